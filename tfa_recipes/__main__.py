@@ -1,0 +1,53 @@
+"""`python -m tfa_recipes list | <recipe> [flags] | evaluate --run-dir DIR`."""
+
+from __future__ import annotations
+
+import sys
+
+from tfa_recipes.errors import RecipeError
+from tfa_recipes.registry import RECIPES, get
+
+USAGE = (
+    "usage: python -m tfa_recipes list\n"
+    "       python -m tfa_recipes <recipe> [flags]      (same as python -m tfa_recipes.<recipe>)\n"
+    "       python -m tfa_recipes evaluate --run-dir DIR [flags]"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "list":
+            width = max(map(len, RECIPES))
+            for name, line in RECIPES.items():
+                print(f"{name:<{width}}  {line}")
+            return 0
+        if command == "evaluate":
+            return _evaluate(rest)
+        return get(command).main(rest)
+    except RecipeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _evaluate(argv: list[str]) -> int:
+    """Replay a run's exported policy with the recipe that wrote it."""
+    from pathlib import Path
+
+    from tfa_recipes.runs import RunDir
+
+    if "--run-dir" not in argv or argv.index("--run-dir") + 1 >= len(argv):
+        raise RecipeError("evaluate needs --run-dir DIR")
+    run = RunDir(Path(argv[argv.index("--run-dir") + 1]))
+    recipe = run.recipe()
+    if recipe is None:
+        raise RecipeError(f"{run.path} is not a tfa_recipes run directory")
+    return get(recipe).main([*argv, "--eval-only"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

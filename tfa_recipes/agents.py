@@ -1,0 +1,69 @@
+"""Agent construction: the tutorials' DqnAgent and ReinforceAgent set-ups."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import tensorflow as tf
+from tf_agents.agents.dqn import dqn_agent
+from tf_agents.agents.reinforce import reinforce_agent
+from tf_agents.networks import network
+from tf_agents.utils import common
+
+TD_ERRORS_LOSS_FNS: dict[str, Callable] = {
+    "element_wise_squared_loss": common.element_wise_squared_loss,
+    "element_wise_huber_loss": common.element_wise_huber_loss,
+}
+
+
+def dqn(
+    time_step_spec,
+    action_spec,
+    q_net: network.Network,
+    optimizer: tf.keras.optimizers.Optimizer,
+    *,
+    td_errors_loss_fn: str = "element_wise_squared_loss",
+    gamma: float = 1.0,
+    epsilon_greedy: float | Callable[[], float] = 0.1,
+    target_update_period: int = 1,
+    gradient_clipping: float | None = None,
+    train_step_counter: tf.Variable | None = None,
+) -> dqn_agent.DqnAgent:
+    """An initialized `DqnAgent`; the defaults are DqnAgent's own, as the tutorial uses."""
+    agent = dqn_agent.DqnAgent(
+        time_step_spec,
+        action_spec,
+        q_network=q_net,
+        optimizer=optimizer,
+        td_errors_loss_fn=TD_ERRORS_LOSS_FNS[td_errors_loss_fn],
+        gamma=gamma,
+        epsilon_greedy=epsilon_greedy,
+        target_update_period=target_update_period,
+        gradient_clipping=gradient_clipping,
+        train_step_counter=train_step_counter
+        if train_step_counter is not None
+        else tf.Variable(0, dtype=tf.int64),
+    )
+    agent.initialize()
+    return agent
+
+
+def reinforce(
+    time_step_spec,
+    action_spec,
+    actor_net: network.Network,
+    optimizer: tf.keras.optimizers.Optimizer,
+    *,
+    normalize_returns: bool = True,
+) -> reinforce_agent.ReinforceAgent:
+    """An initialized `ReinforceAgent` as the REINFORCE tutorial builds it."""
+    agent = reinforce_agent.ReinforceAgent(
+        time_step_spec,
+        action_spec,
+        actor_network=actor_net,
+        optimizer=optimizer,
+        normalize_returns=normalize_returns,
+        train_step_counter=tf.Variable(0, dtype=tf.int64),
+    )
+    agent.initialize()
+    return agent

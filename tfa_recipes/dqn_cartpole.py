@@ -1,0 +1,128 @@
+"""DQN on CartPole: TF-Agents' "Train a Deep Q Network" tutorial (Reverb + PyDriver).
+
+The tutorial's pieces, in its order: `suite_gym` CartPole-v0 in a `TFPyEnvironment`, the
+`sequential.Sequential` Q-network, `DqnAgent` with Adam and squared TD loss, a Reverb
+uniform table fed by `ReverbAddTrajectoryObserver(sequence_length=2)`, `PyDriver`
+collection, a dataset of 2-step samples, and `common.function(agent.train)`. Faster than
+the tutorial with the same 1:1 collect/train loop: compiled evaluation (the tutorial's
+eager evaluation is two thirds of its run time), a pre-traced collect policy, and the
+sample-and-train step compiled into one call.
+
+    python -m tfa_recipes.dqn_cartpole [--num-iterations 20000] [--seed 0] [--help]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import tensorflow as tf
+from tf_agents.drivers import py_driver
+from tf_agents.environments import tf_py_environment
+from tf_agents.policies import random_tf_policy
+from tf_agents.utils import common
+
+from tfa_recipes import agents, networks, replay
+from tfa_recipes.config import LoopConfig, param
+from tfa_recipes.envs import load_gym
+from tfa_recipes.policies import CompiledPyTFEagerPolicy
+from tfa_recipes.runs import RunDir
+from tfa_recipes.training import Pieces, Recipe
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(LoopConfig):
+    env_name: str = param("gym environment id, loaded with suite_gym")
+    initial_collect_steps: int = param("random-policy steps stored before training", minimum=0)
+    collect_steps_per_iteration: int = param("environment steps collected per iteration", minimum=1)
+    replay_buffer_max_length: int = param("Reverb table size (FIFO beyond it)", minimum=1)
+    batch_size: int = param("experience samples per train step", minimum=1)
+    learning_rate: float = param("Adam learning rate", minimum=0)
+    fc_layer_params: tuple[int, ...] = param("hidden Dense layer sizes of the Q-network", minimum=None)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.fc_layer_params or min(self.fc_layer_params) < 1:
+            from tfa_recipes.errors import RecipeError
+
+            raise RecipeError(f"--fc-layer-params must be positive sizes, got {self.fc_layer_params}")
+
+
+def make_env(config: Config, seed: int):
+    return load_gym(config.env_name, seed=seed)
+
+
+def build(config: Config, run: RunDir, env_factory) -> Pieces:
+    # The tutorial drives `env` with a time step of `train_py_env`; one environment does both.
+    train_py_env = env_factory(config.seed)
+    train_env = tf_py_environment.TFPyEnvironment(train_py_env)
+    q_net = networks.sequential_q_network(train_env.action_spec(), config.fc_layer_params)
+    agent = agents.dqn(
+        train_env.time_step_spec(),
+        train_env.action_spec(),
+        q_net,
+        tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
+        td_errors_loss_fn="element_wise_squared_loss",
+    )
+    rb = replay.reverb_replay(
+        agent.collect_data_spec,
+        max_size=config.replay_buffer_max_length,
+        sequence_length=2,
+        checkpoint_dir=run.replay_dir,
+    )
+    random_policy = random_tf_policy.RandomTFPolicy(
+        train_env.time_step_spec(), train_env.action_spec()
+    )
+
+    def initial_collect() -> int:
+        py_driver.PyDriver(
+            train_py_env,
+            CompiledPyTFEagerPolicy(random_policy),
+            [rb.observer],
+            max_steps=config.initial_collect_steps,
+        ).run(train_py_env.reset())
+        return config.initial_collect_steps
+
+    collect_driver = py_driver.PyDriver(
+        train_py_env,
+        CompiledPyTFEagerPolicy(agent.collect_policy),
+        [rb.observer],
+        max_steps=config.collect_steps_per_iteration,
+    )
+    state = {"time_step": train_py_env.reset()}
+
+    def collect() -> int:
+        state["time_step"], _ = collect_driver.run(state["time_step"])
+        return config.collect_steps_per_iteration
+
+    # Dataset generates trajectories with shape [Bx2x...], as in the tutorial.
+    iterator = iter(
+        replay.experience_dataset(rb.replay_buffer, batch_size=config.batch_size, num_steps=2)
+    )
+
+    @common.function
+    def train_step():
+        experience, _ = next(iterator)
+        return agent.train(experience)
+
+    return Pieces(
+        agent=agent,
+        collect=collect,
+        train_step=train_step,
+        initial_collect=initial_collect,
+        save_replay=rb.save,
+        replay_size=rb.num_items,
+        close=rb.close,
+    )
+
+
+RECIPE = Recipe(
+    name="dqn_cartpole",
+    description="DQN on CartPole (TF-Agents tutorial: Reverb + PyDriver).",
+    config_cls=Config,
+    make_env=make_env,
+    build=build,
+)
+
+if __name__ == "__main__":
+    sys.exit(RECIPE.main())

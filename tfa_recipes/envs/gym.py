@@ -1,0 +1,49 @@
+"""`suite_gym` loading as the tutorials write it, seeded and with readable errors."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Sequence
+
+import gym
+import numpy as np
+from tf_agents.environments import py_environment, suite_gym
+
+from tfa_recipes.errors import RecipeError
+
+# gym 0.23 prints a banner and deprecation warnings on import and on seed(); the stack is
+# pinned on purpose (see README), so they tell the user nothing they can act on.
+warnings.filterwarnings("ignore", module=r"gym(\..*)?")
+
+
+def load_gym(
+    env_name: str,
+    *,
+    seed: int | None = None,
+    max_episode_steps: int | None = None,
+    gym_env_wrappers: Sequence[Any] = (),
+    env_wrappers: Sequence[Any] = (),
+    gym_kwargs: dict[str, Any] | None = None,
+) -> py_environment.PyEnvironment:
+    """`suite_gym.load(env_name, ...)`, seeded when `seed` is given.
+
+    Raises `RecipeError` naming the environment when gym does not know it.
+    """
+    try:
+        env = suite_gym.load(
+            env_name,
+            max_episode_steps=max_episode_steps,
+            gym_env_wrappers=gym_env_wrappers,
+            env_wrappers=env_wrappers,
+            gym_kwargs=gym_kwargs,
+        )
+    except gym.error.Error as error:
+        raise RecipeError(f"unknown environment {env_name!r}: {error}") from None
+    if seed is not None:
+        env.seed(seed)
+    return env
+
+
+def render_frame(py_env: py_environment.PyEnvironment) -> np.ndarray:
+    """One RGB frame (H, W, 3, uint8) of a Python environment, headless."""
+    return np.asarray(py_env.render(mode="rgb_array"), dtype=np.uint8)

@@ -1,0 +1,117 @@
+"""Replay set-ups: the Reverb tables of the 2023 tutorials and TFUniformReplayBuffer.
+
+Reverb note: its samplers take no seed (google-deepmind/reverb#25), so which items a
+Reverb-backed recipe trains on differs between runs of the same seed. Everything else a
+seed controls (network initialisation, environments, exploration) stays fixed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import reverb
+import tensorflow as tf
+from tf_agents.replay_buffers import reverb_replay_buffer, reverb_utils, tf_uniform_replay_buffer
+from tf_agents.specs import tensor_spec
+
+TABLE_NAME = "uniform_table"
+
+
+@dataclass
+class ReverbReplay:
+    """A local Reverb server with one uniform table, its replay buffer and observer."""
+
+    server: reverb.Server
+    replay_buffer: reverb_replay_buffer.ReverbReplayBuffer
+    observer: Any
+    checkpoint_dir: Path | None
+
+    def num_items(self) -> int:
+        info = self.replay_buffer.py_client.server_info()
+        return int(info[TABLE_NAME].current_size)
+
+    def save(self) -> None:
+        """Write the table to `checkpoint_dir`, keeping only the newest copy."""
+        if self.checkpoint_dir is None:
+            return
+        self.observer.flush()
+        newest = Path(self.replay_buffer.py_client.checkpoint())
+        for old in self.checkpoint_dir.iterdir():
+            if old.is_dir() and old.resolve() != newest.resolve():
+                shutil.rmtree(old, ignore_errors=True)
+
+    def close(self) -> None:
+        self.observer.close()
+        self.server.stop()
+
+
+def reverb_replay(
+    collect_data_spec,
+    *,
+    max_size: int,
+    sequence_length: int | None,
+    observer: str = "trajectory",
+    checkpoint_dir: Path | None = None,
+    max_cycle_length: int = 32,
+) -> ReverbReplay:
+    """The tutorial's table: uniform sampler, FIFO remover, MinSize(1), `max_size` items.
+
+    `observer="trajectory"` writes overlapping sequences of `sequence_length` steps
+    (`ReverbAddTrajectoryObserver`, DQN); `observer="episode"` writes whole episodes
+    (`ReverbAddEpisodeObserver`, REINFORCE, `sequence_length=None`). With a
+    `checkpoint_dir` the server reloads the table saved there, which is how a resumed run
+    gets its replay contents back.
+    """
+    signature = tensor_spec.add_outer_dim(tensor_spec.from_spec(collect_data_spec))
+    table = reverb.Table(
+        TABLE_NAME,
+        max_size=max_size,
+        sampler=reverb.selectors.Uniform(),
+        remover=reverb.selectors.Fifo(),
+        rate_limiter=reverb.rate_limiters.MinSize(1),
+        signature=signature,
+    )
+    checkpointer = None
+    if checkpoint_dir is not None:
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        checkpointer = reverb.checkpointers.DefaultCheckpointer(path=str(checkpoint_dir))
+    server = reverb.Server([table], checkpointer=checkpointer)
+    replay_buffer = reverb_replay_buffer.ReverbReplayBuffer(
+        collect_data_spec,
+        table_name=TABLE_NAME,
+        sequence_length=sequence_length,
+        local_server=server,
+        max_cycle_length=max_cycle_length,
+    )
+    if observer == "trajectory":
+        rb_observer = reverb_utils.ReverbAddTrajectoryObserver(
+            replay_buffer.py_client, TABLE_NAME, sequence_length=sequence_length
+        )
+    elif observer == "episode":
+        rb_observer = reverb_utils.ReverbAddEpisodeObserver(
+            replay_buffer.py_client, TABLE_NAME, max_size
+        )
+    else:
+        raise ValueError(f"observer must be 'trajectory' or 'episode', got {observer!r}")
+    return ReverbReplay(server, replay_buffer, rb_observer, checkpoint_dir)
+
+
+def tf_uniform_replay(
+    collect_data_spec, *, batch_size: int, max_length: int
+) -> tf_uniform_replay_buffer.TFUniformReplayBuffer:
+    """The older notebooks' in-graph buffer; it checkpoints with the agent."""
+    return tf_uniform_replay_buffer.TFUniformReplayBuffer(
+        data_spec=collect_data_spec, batch_size=batch_size, max_length=max_length
+    )
+
+
+def experience_dataset(
+    replay_buffer, *, batch_size: int, num_steps: int | None, num_parallel_calls: int = 3
+) -> tf.data.Dataset:
+    """`as_dataset(num_parallel_calls=3, sample_batch_size=B, num_steps=n).prefetch(3)`."""
+    return replay_buffer.as_dataset(
+        num_parallel_calls=num_parallel_calls, sample_batch_size=batch_size, num_steps=num_steps
+    ).prefetch(3)

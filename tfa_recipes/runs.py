@@ -1,0 +1,197 @@
+"""The run directory: where a run writes everything a user may open later.
+
+runs/<recipe>/<timestamp>_seed<k>/
+  run.json          which recipe wrote it (so another recipe refuses to resume it)
+  config.json       the config actually used
+  command.txt       the command line
+  versions.json     TensorFlow, TF-Agents, Reverb, gym, Python
+  metrics.csv       iteration, loss, AverageReturn, AverageEpisodeLength, EnvironmentSteps,
+                    wall_seconds
+  summary.json      the figures a test or a notebook checks
+  returns.png       average return against iterations, as the tutorials plot it
+  trained-agent.mp4 / random-agent.mp4 (or .gif)
+  train/            TensorBoard summaries of the loss; checkpoints/ under it
+  eval/             TensorBoard summaries of the returns
+  policies/policy   the greedy policy exported with PolicySaver
+  replay/           replay contents saved with the checkpoint (Reverb)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from tfa_recipes.errors import RecipeError
+
+METRIC_COLUMNS = (
+    "iteration",
+    "loss",
+    "AverageReturn",
+    "AverageEpisodeLength",
+    "EnvironmentSteps",
+    "wall_seconds",
+)
+VERSIONED_PACKAGES = (
+    "tensorflow",
+    "tf-agents",
+    "dm-reverb",
+    "tensorflow-probability",
+    "gym",
+    "keras",
+    "numpy",
+    "ale-py",
+)
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path
+
+    @property
+    def metrics_csv(self) -> Path:
+        return self.path / "metrics.csv"
+
+    @property
+    def summary_json(self) -> Path:
+        return self.path / "summary.json"
+
+    @property
+    def config_json(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def returns_png(self) -> Path:
+        return self.path / "returns.png"
+
+    @property
+    def train_dir(self) -> Path:
+        return self.path / "train"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.path / "eval"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.train_dir / "checkpoints"
+
+    @property
+    def policy_dir(self) -> Path:
+        return self.path / "policies" / "policy"
+
+    @property
+    def replay_dir(self) -> Path:
+        return self.path / "replay"
+
+    def video(self, name: str, video_format: str) -> Path:
+        return self.path / f"{name}.{video_format}"
+
+    def recipe(self) -> str | None:
+        marker = self.path / "run.json"
+        if not marker.is_file():
+            return None
+        try:
+            return json.loads(marker.read_text())["recipe"]
+        except (ValueError, KeyError):
+            raise RecipeError(f"{marker} is not a tfa_recipes run marker") from None
+
+    def has_run(self) -> bool:
+        return (self.path / "run.json").is_file()
+
+    def claim(self, recipe: str) -> None:
+        """Mark the directory as this recipe's, refusing one that holds another recipe."""
+        owner = self.recipe()
+        if owner is not None and owner != recipe:
+            raise RecipeError(
+                f"run directory {self.path} holds a {owner!r} run, not {recipe!r}; "
+                "pick another --run-dir"
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "run.json").write_text(json.dumps({"recipe": recipe}) + "\n")
+
+    def write_provenance(self, argv: list[str]) -> None:
+        command = " ".join(shlex.quote(arg) for arg in [sys.executable, *argv])
+        with (self.path / "command.txt").open("a") as handle:
+            handle.write(command + "\n")
+        (self.path / "versions.json").write_text(json.dumps(library_versions(), indent=2) + "\n")
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        self.summary_json.write_text(json.dumps(summary, indent=2, default=float) + "\n")
+
+    def read_summary(self) -> dict[str, Any]:
+        return json.loads(self.summary_json.read_text())
+
+
+def new_run_dir(recipe: str, seed: int, base: Path = Path("runs")) -> RunDir:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = base / recipe / f"{stamp}_seed{seed}"
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = base / recipe / f"{stamp}-{suffix}_seed{seed}"
+    return RunDir(path)
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in VERSIONED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+class MetricsLog:
+    """metrics.csv, appended and flushed row by row so an interrupted run keeps its rows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def rows(self) -> list[dict[str, float]]:
+        if not self.path.is_file():
+            return []
+        with self.path.open(newline="") as handle:
+            return [
+                {key: float(value) if value != "" else math.nan for key, value in row.items()}
+                for row in csv.DictReader(handle)
+            ]
+
+    def truncate_after(self, iteration: int) -> None:
+        """Drop rows past the restored checkpoint: the resumed run writes them again."""
+        kept = [row for row in self.rows() if row["iteration"] <= iteration]
+        with self.path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, METRIC_COLUMNS)
+            writer.writeheader()
+            for row in kept:
+                writer.writerow(_csv_row(row))
+
+    def append(self, **row: float | None) -> None:
+        new_file = not self.path.is_file()
+        with self.path.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, METRIC_COLUMNS)
+            if new_file:
+                writer.writeheader()
+            writer.writerow(_csv_row(row))
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for key in METRIC_COLUMNS:
+        value = row.get(key)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            out[key] = ""
+        elif key in ("iteration", "EnvironmentSteps"):
+            out[key] = str(int(value))
+        else:
+            out[key] = f"{float(value):.6g}"
+    return out

@@ -1,0 +1,347 @@
+"""The training loop every TF-Agents recipe shares.
+
+A recipe supplies its environment and its `Pieces` (agent, one iteration's collection,
+one train step); this module owns the rest, once: seeding, the random baseline, evaluation,
+console lines in the tutorials' words, metrics.csv, TensorBoard summaries, checkpoints with
+replay contents, resume, clean interrupts, the exported policy, the plot and the videos.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import tensorflow as tf
+from tf_agents.agents import tf_agent
+from tf_agents.environments import py_environment
+from tf_agents.policies import policy_saver, random_py_policy
+from tf_agents.utils import common
+
+from tfa_recipes import media
+from tfa_recipes.config import LoopConfig, dump_config
+from tfa_recipes.errors import Interrupted, RecipeError
+from tfa_recipes.evaluation import Evaluator
+from tfa_recipes.policies import CompiledPyTFEagerPolicy
+from tfa_recipes.runs import MetricsLog, RunDir
+
+EVAL_SEED_OFFSET = 10_000
+VIDEO_SEED_OFFSET = 20_000
+
+
+@dataclass
+class Pieces:
+    """What a recipe builds; the loop drives it.
+
+    collect: one iteration's data collection; returns the environment steps it took.
+    train_step: one update of the agent on replayed experience; returns its LossInfo.
+    initial_collect: the random warm-up before the first iteration (fresh runs only).
+    trackables: state saved in the checkpoint beside the agent (an in-graph replay buffer).
+    save_replay: writes replay contents that live outside the checkpoint (Reverb).
+    replay_size: items in that replay, to refill it if a resumed run finds it empty.
+    """
+
+    agent: tf_agent.TFAgent
+    collect: Callable[[], int]
+    train_step: Callable[[], tf_agent.LossInfo]
+    initial_collect: Callable[[], int] = lambda: 0
+    trackables: dict[str, Any] = field(default_factory=dict)
+    save_replay: Callable[[], None] = lambda: None
+    replay_size: Callable[[], int] | None = None
+    close: Callable[[], None] = lambda: None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A runnable recipe: its name, config type, environment and pieces."""
+
+    name: str
+    description: str
+    config_cls: type
+    make_env: Callable[[Any, int], py_environment.PyEnvironment]
+    build: Callable[[Any, RunDir, Callable[[int], py_environment.PyEnvironment]], Pieces]
+    # The highest return the environment allows, for the plot's y axis (None: automatic).
+    plot_ylim_top: float | None = 250
+
+    @property
+    def module(self) -> str:
+        return f"tfa_recipes.{self.name}"
+
+    def train(self, config: Any, run: RunDir) -> dict[str, Any]:
+        return train(self, config, run)
+
+    def replay(self, config: Any, run: RunDir) -> tuple[float, Any]:
+        return replay_saved_policy(self, config, run)
+
+    def main(self, argv: list[str] | None = None) -> int:
+        from tfa_recipes.cli import run_recipe
+
+        return run_recipe(self, argv)
+
+
+class _StopRequest:
+    """SIGINT/SIGTERM set a flag the loop checks between iterations; a second SIGINT
+    stops at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopRequest":
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+
+class _Progress:
+    """A one-line progress bar on an interactive terminal; silent in logs and CI."""
+
+    def __init__(self, total: int, start: int) -> None:
+        self.total, self.start_iteration = total, start
+        self.enabled = sys.stderr.isatty()
+        self.started = time.perf_counter()
+        self._last = 0.0
+
+    def update(self, iteration: int, extra: str = "") -> None:
+        now = time.perf_counter()
+        if not self.enabled or (now - self._last < 0.2 and iteration < self.total):
+            return
+        self._last = now
+        done = iteration / self.total
+        rate = (iteration - self.start_iteration) / max(now - self.started, 1e-9)
+        eta = (self.total - iteration) / rate if rate else math.inf
+        bar = "#" * int(30 * done) + "-" * (30 - int(30 * done))
+        sys.stderr.write(
+            f"\r[{bar}] {iteration}/{self.total} {rate:6.0f} it/s eta {eta:5.0f}s {extra}"
+        )
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+            sys.stderr.flush()
+
+
+def set_seeds(seed: int) -> None:
+    """Python, NumPy and TensorFlow's global seed (graph-level op seeds follow from it)."""
+    tf.keras.utils.set_random_seed(seed)
+
+
+def train(
+    recipe: Recipe, config: LoopConfig, run: RunDir, *, out: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Train (or resume) `recipe` with `config` in `run`; returns the run's summary."""
+    started = time.perf_counter()
+    set_seeds(config.seed)
+    make_env = functools.partial(recipe.make_env, config)
+    pieces = recipe.build(config, run, make_env)
+    agent = pieces.agent
+    iteration_var = tf.Variable(0, dtype=tf.int64, name="iteration")
+    env_steps_var = tf.Variable(0, dtype=tf.int64, name="env_steps")
+    checkpointer = common.Checkpointer(
+        ckpt_dir=str(run.checkpoint_dir),
+        max_to_keep=1,
+        agent=agent,
+        iteration=iteration_var,
+        env_steps=env_steps_var,
+        **pieces.trackables,
+    )
+    try:
+        checkpointer.initialize_or_restore().expect_partial()
+    except (tf.errors.OpError, ValueError, AssertionError) as error:
+        raise RecipeError(
+            f"cannot restore the checkpoint in {run.checkpoint_dir}: "
+            f"{str(error).splitlines()[0]}"
+        ) from None
+    dump_config(config, run.config_json)
+    metrics = MetricsLog(run.metrics_csv)
+    evaluator = Evaluator(make_env, config.num_eval_episodes, config.seed + EVAL_SEED_OFFSET)
+    summary: dict[str, Any] = run.read_summary() if run.summary_json.is_file() else {}
+    start = int(iteration_var.numpy())
+    env_steps = int(env_steps_var.numpy())
+    train_writer = tf.summary.create_file_writer(str(run.train_dir))
+    eval_writer = tf.summary.create_file_writer(str(run.eval_dir))
+
+    if start == 0:
+        random_result = evaluator.random_baseline()
+        out(f"random policy: Average Return = {random_result.average_return}")
+        summary["random_average_return"] = random_result.average_return
+        env_steps += pieces.initial_collect()
+        initial = evaluator(agent.policy)
+        out(f"step = 0: Average Return = {initial.average_return}")
+        metrics.truncate_after(-1)
+        metrics.append(
+            iteration=0,
+            AverageReturn=initial.average_return,
+            AverageEpisodeLength=initial.average_episode_length,
+            EnvironmentSteps=env_steps,
+            wall_seconds=time.perf_counter() - started,
+        )
+        _write_scalars(eval_writer, 0, AverageReturn=initial.average_return)
+    else:
+        metrics.truncate_after(start)
+        restored = "" if pieces.replay_size is None else f", {pieces.replay_size()} replay items"
+        out(f"resuming from iteration {start} ({env_steps} environment steps{restored})")
+        if pieces.replay_size is not None and pieces.replay_size() == 0:
+            out("the replay contents were not saved; refilling them with the initial collect")
+            env_steps += pieces.initial_collect()
+
+    def save(iteration: int) -> None:
+        iteration_var.assign(iteration)
+        env_steps_var.assign(env_steps)
+        pieces.save_replay()
+        checkpointer.save(global_step=iteration)
+        run.write_summary(summary)
+
+    progress = _Progress(config.num_iterations, start)
+    loss_info = None
+    loop_started = time.perf_counter()
+    wall_before = _last_wall_seconds(metrics)
+    with _StopRequest() as stop:
+        for iteration in range(start + 1, config.num_iterations + 1):
+            env_steps += pieces.collect()
+            loss_info = pieces.train_step()
+            row: dict[str, float] = {}
+            if iteration % config.log_interval == 0:
+                loss = float(loss_info.loss.numpy())
+                if not math.isfinite(loss):
+                    raise FloatingPointError(f"loss became {loss} at iteration {iteration}")
+                out(f"step = {iteration}: loss = {loss}")
+                row["loss"] = loss
+                _write_scalars(train_writer, iteration, Loss=loss, EnvironmentSteps=env_steps)
+            if iteration % config.eval_interval == 0:
+                result = evaluator(agent.policy)
+                out(f"step = {iteration}: Average Return = {result.average_return}")
+                row["AverageReturn"] = result.average_return
+                row["AverageEpisodeLength"] = result.average_episode_length
+                _write_scalars(
+                    eval_writer,
+                    iteration,
+                    AverageReturn=result.average_return,
+                    AverageEpisodeLength=result.average_episode_length,
+                )
+            if row:
+                metrics.append(
+                    iteration=iteration,
+                    EnvironmentSteps=env_steps,
+                    wall_seconds=wall_before + time.perf_counter() - loop_started,
+                    **row,
+                )
+            progress.update(iteration)
+            if stop.requested:
+                progress.clear()
+                save(iteration)
+                raise Interrupted(iteration, run.path)
+            if iteration % config.checkpoint_interval == 0:
+                save(iteration)
+    progress.clear()
+    end = max(start, config.num_iterations)
+    save(end)
+    train_seconds = time.perf_counter() - loop_started
+
+    policy_saver.PolicySaver(agent.policy, batch_size=None, train_step=iteration_var).save(
+        str(run.policy_dir)
+    )
+    evaluations = [row for row in metrics.rows() if not math.isnan(row["AverageReturn"])]
+    if loss_info is not None:
+        summary["final_loss"] = float(loss_info.loss.numpy())
+    summary.update(
+        recipe=recipe.name,
+        seed=config.seed,
+        iterations=end,
+        environment_steps=env_steps,
+        final_average_return=evaluations[-1]["AverageReturn"],
+        best_average_return=max(row["AverageReturn"] for row in evaluations),
+        evaluations=[[int(row["iteration"]), row["AverageReturn"]] for row in evaluations],
+        train_seconds=train_seconds,
+        environment_steps_per_second=(env_steps / train_seconds) if train_seconds else None,
+    )
+    media.plot_run_returns(run, ylim_top=recipe.plot_ylim_top)
+    write_agent_videos(recipe, config, run, agent)
+    summary["wall_seconds"] = time.perf_counter() - started
+    run.write_summary(summary)
+    pieces.close()
+    return summary
+
+
+def write_agent_videos(recipe: Recipe, config: LoopConfig, run: RunDir, agent) -> None:
+    """trained-agent and random-agent videos, as the tutorials end."""
+    if config.num_video_episodes == 0:
+        return
+    py_env = recipe.make_env(config, config.seed + VIDEO_SEED_OFFSET)
+    policies = {
+        "trained-agent": CompiledPyTFEagerPolicy(agent.policy),
+        "random-agent": random_py_policy.RandomPyPolicy(
+            py_env.time_step_spec(), py_env.action_spec()
+        ),
+    }
+    for name, policy in policies.items():
+        media.record_policy(
+            py_env,
+            policy,
+            run.video(name, config.video_format),
+            num_episodes=config.num_video_episodes,
+            fps=config.video_fps,
+        )
+
+
+def _write_scalars(writer, step: int, **values: float) -> None:
+    with writer.as_default():
+        for name, value in values.items():
+            tf.summary.scalar(name, value, step=step)
+    writer.flush()
+
+
+def _last_wall_seconds(metrics: MetricsLog) -> float:
+    rows = metrics.rows()
+    return rows[-1]["wall_seconds"] if rows else 0.0
+
+
+def replay_saved_policy(recipe: Recipe, config: LoopConfig, run: RunDir) -> tuple[float, Any]:
+    """Load `policies/policy` of a finished run, evaluate it and film it.
+
+    Returns the average return over `num_eval_episodes` and the video path (or None).
+    """
+    from tf_agents.policies import py_tf_eager_policy
+
+    if not (run.policy_dir / "saved_model.pb").is_file():
+        raise RecipeError(f"no exported policy in {run.policy_dir}: train the run first")
+    py_env = recipe.make_env(config, config.seed + EVAL_SEED_OFFSET)
+    try:
+        policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
+            str(run.policy_dir), py_env.time_step_spec(), py_env.action_spec()
+        )
+    except (OSError, ValueError, tf.errors.OpError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise RecipeError(f"cannot load the policy in {run.policy_dir}: {first_line}") from None
+    returns = []
+    for _ in range(config.num_eval_episodes):
+        time_step, total = py_env.reset(), 0.0
+        while not time_step.is_last():
+            time_step = py_env.step(policy.action(time_step).action)
+            total += float(time_step.reward)
+        returns.append(total)
+    video = None
+    if config.num_video_episodes:
+        video = media.record_policy(
+            py_env,
+            policy,
+            run.video("saved-policy", config.video_format),
+            num_episodes=config.num_video_episodes,
+            fps=config.video_fps,
+        )
+    return float(np.mean(returns)), video
