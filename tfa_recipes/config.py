@@ -38,7 +38,14 @@ class RecipeConfig:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             minimum = field.metadata.get("minimum")
-            if minimum is not None and value < minimum:
+            if isinstance(value, tuple):
+                # A list field (layer sizes): the minimum holds for every item.
+                if minimum is not None and (not value or min(value) < minimum):
+                    raise RecipeError(
+                        f"{flag_name(field.name)} must be one or more values >= {minimum}, "
+                        f"got {','.join(map(str, value))}"
+                    )
+            elif minimum is not None and value < minimum:
                 raise RecipeError(f"{flag_name(field.name)} must be >= {minimum}, got {value}")
             choices = field.metadata.get("choices")
             if choices and value not in choices:

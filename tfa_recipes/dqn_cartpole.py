@@ -6,7 +6,8 @@ uniform table fed by `ReverbAddTrajectoryObserver(sequence_length=2)`, `PyDriver
 collection, a dataset of 2-step samples, and `common.function(agent.train)`. Faster than
 the tutorial with the same 1:1 collect/train loop: compiled evaluation (the tutorial's
 eager evaluation is two thirds of its run time), a pre-traced collect policy, and the
-sample-and-train step compiled into one call.
+sample-and-train step compiled into one call, and a single-stream Reverb dataset
+(see `replay.ReverbReplay.dataset`).
 
     python -m tfa_recipes.dqn_cartpole [--num-iterations 20000] [--seed 0] [--help]
 """
@@ -96,9 +97,7 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
         return config.collect_steps_per_iteration
 
     # Dataset generates trajectories with shape [Bx2x...], as in the tutorial.
-    iterator = iter(
-        replay.experience_dataset(rb.replay_buffer, batch_size=config.batch_size, num_steps=2)
-    )
+    iterator = iter(rb.dataset(batch_size=config.batch_size, num_steps=2))
 
     @common.function
     def train_step():

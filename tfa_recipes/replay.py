@@ -28,6 +28,35 @@ class ReverbReplay:
     replay_buffer: reverb_replay_buffer.ReverbReplayBuffer
     observer: Any
     checkpoint_dir: Path | None
+    sequence_length: int | None
+
+    def dataset(self, *, batch_size: int, num_steps: int) -> tf.data.Dataset:
+        """Batches of `num_steps`-step items, as `experience_dataset` gives them, faster.
+
+        The same table, the same uniform sampler and the same `(Trajectory [B, n, ...],
+        SampleInfo)` elements as `replay_buffer.as_dataset(num_parallel_calls=3,
+        sample_batch_size=B, num_steps=n).prefetch(3)` when the observer writes items of
+        exactly n steps. Why not that call: for B=64 it interleaves 32 Reverb streams of 2
+        samples and maps every sample on its own; on 2 cores that takes ~3.6 ms a batch,
+        one stream batched takes ~1.25 ms (measured here), and DQN draws a batch per step.
+        """
+        if num_steps != self.sequence_length:
+            return experience_dataset(self.replay_buffer, batch_size=batch_size, num_steps=num_steps)
+        data_spec = self.replay_buffer.data_spec
+        dataset = reverb.TrajectoryDataset(
+            server_address=f"localhost:{self.server.port}",
+            table=TABLE_NAME,
+            dtypes=tf.nest.map_structure(lambda spec: spec.dtype, data_spec),
+            shapes=tf.nest.map_structure(
+                lambda spec: tf.TensorShape([num_steps]).concatenate(spec.shape), data_spec
+            ),
+            max_in_flight_samples_per_worker=3 * batch_size,
+        )
+        return (
+            dataset.map(lambda sample: (sample.data, sample.info))
+            .batch(batch_size, drop_remainder=True)
+            .prefetch(3)
+        )
 
     def num_items(self) -> int:
         info = self.replay_buffer.py_client.server_info()
@@ -55,7 +84,6 @@ def reverb_replay(
     sequence_length: int | None,
     observer: str = "trajectory",
     checkpoint_dir: Path | None = None,
-    max_cycle_length: int = 32,
 ) -> ReverbReplay:
     """The tutorial's table: uniform sampler, FIFO remover, MinSize(1), `max_size` items.
 
@@ -84,7 +112,6 @@ def reverb_replay(
         table_name=TABLE_NAME,
         sequence_length=sequence_length,
         local_server=server,
-        max_cycle_length=max_cycle_length,
     )
     if observer == "trajectory":
         rb_observer = reverb_utils.ReverbAddTrajectoryObserver(
@@ -96,7 +123,7 @@ def reverb_replay(
         )
     else:
         raise ValueError(f"observer must be 'trajectory' or 'episode', got {observer!r}")
-    return ReverbReplay(server, replay_buffer, rb_observer, checkpoint_dir)
+    return ReverbReplay(server, replay_buffer, rb_observer, checkpoint_dir, sequence_length)
 
 
 def tf_uniform_replay(

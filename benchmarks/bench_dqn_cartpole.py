@@ -1,0 +1,196 @@
+"""The DQN tutorial's own loop against `dqn_cartpole`, in one process.
+
+Both train CartPole-v0 for the same number of iterations with the same seed and the
+tutorial's hyperparameters (eval of 10 episodes every 1,000 iterations included, as the
+tutorial times it). Prints wall seconds, their ratio and environment steps per second.
+
+    python benchmarks/bench_dqn_cartpole.py [--num-iterations 20000] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import tfa_recipes  # noqa: F401  (headless set-up before TensorFlow loads)
+import numpy as np
+import reverb
+import tensorflow as tf
+from tf_agents.agents.dqn import dqn_agent
+from tf_agents.drivers import py_driver
+from tf_agents.environments import suite_gym, tf_py_environment
+from tf_agents.networks import sequential
+from tf_agents.policies import py_tf_eager_policy, random_tf_policy
+from tf_agents.replay_buffers import reverb_replay_buffer, reverb_utils
+from tf_agents.specs import tensor_spec
+from tf_agents.utils import common
+
+from tfa_recipes import dqn_cartpole
+from tfa_recipes.config import load_config
+from tfa_recipes.runs import RunDir
+
+
+def tutorial_loop(num_iterations: int, seed: int) -> dict:
+    """The tutorial's cells, in order, with its hyperparameters (timed from the train cell)."""
+    tf.keras.utils.set_random_seed(seed)
+    initial_collect_steps, collect_steps_per_iteration = 100, 1
+    replay_buffer_max_length, batch_size, learning_rate = 100000, 64, 1e-3
+    num_eval_episodes, eval_interval = 10, 1000
+    env_name = "CartPole-v0"
+    env = suite_gym.load(env_name)
+    train_py_env = suite_gym.load(env_name)
+    eval_py_env = suite_gym.load(env_name)
+    for offset, py_env in enumerate((env, train_py_env, eval_py_env)):
+        py_env.seed(seed + offset)
+    train_env = tf_py_environment.TFPyEnvironment(train_py_env)
+    eval_env = tf_py_environment.TFPyEnvironment(eval_py_env)
+
+    def dense_layer(num_units):
+        return tf.keras.layers.Dense(
+            num_units,
+            activation=tf.keras.activations.relu,
+            kernel_initializer=tf.keras.initializers.VarianceScaling(
+                scale=2.0, mode="fan_in", distribution="truncated_normal"
+            ),
+        )
+
+    dense_layers = [dense_layer(num_units) for num_units in (100, 50)]
+    q_values_layer = tf.keras.layers.Dense(
+        2,
+        activation=None,
+        kernel_initializer=tf.keras.initializers.RandomUniform(minval=-0.03, maxval=0.03),
+        bias_initializer=tf.keras.initializers.Constant(-0.2),
+    )
+    q_net = sequential.Sequential(dense_layers + [q_values_layer])
+    agent = dqn_agent.DqnAgent(
+        train_env.time_step_spec(),
+        train_env.action_spec(),
+        q_network=q_net,
+        optimizer=tf.keras.optimizers.Adam(learning_rate=learning_rate),
+        td_errors_loss_fn=common.element_wise_squared_loss,
+        train_step_counter=tf.Variable(0),
+    )
+    agent.initialize()
+    random_policy = random_tf_policy.RandomTFPolicy(
+        train_env.time_step_spec(), train_env.action_spec()
+    )
+
+    def compute_avg_return(environment, policy, num_episodes=10):
+        total_return = 0.0
+        for _ in range(num_episodes):
+            time_step = environment.reset()
+            episode_return = 0.0
+            while not time_step.is_last():
+                action_step = policy.action(time_step)
+                time_step = environment.step(action_step.action)
+                episode_return += time_step.reward
+            total_return += episode_return
+        avg_return = total_return / num_episodes
+        return avg_return.numpy()[0]
+
+    table_name = "uniform_table"
+    replay_buffer_signature = tensor_spec.add_outer_dim(
+        tensor_spec.from_spec(agent.collect_data_spec)
+    )
+    table = reverb.Table(
+        table_name,
+        max_size=replay_buffer_max_length,
+        sampler=reverb.selectors.Uniform(),
+        remover=reverb.selectors.Fifo(),
+        rate_limiter=reverb.rate_limiters.MinSize(1),
+        signature=replay_buffer_signature,
+    )
+    reverb_server = reverb.Server([table])
+    replay_buffer = reverb_replay_buffer.ReverbReplayBuffer(
+        agent.collect_data_spec,
+        table_name=table_name,
+        sequence_length=2,
+        local_server=reverb_server,
+    )
+    rb_observer = reverb_utils.ReverbAddTrajectoryObserver(
+        replay_buffer.py_client, table_name, sequence_length=2
+    )
+    py_driver.PyDriver(
+        env,
+        py_tf_eager_policy.PyTFEagerPolicy(random_policy, use_tf_function=True),
+        [rb_observer],
+        max_steps=initial_collect_steps,
+    ).run(train_py_env.reset())
+    dataset = replay_buffer.as_dataset(
+        num_parallel_calls=3, sample_batch_size=batch_size, num_steps=2
+    ).prefetch(3)
+    iterator = iter(dataset)
+
+    started = time.perf_counter()
+    agent.train = common.function(agent.train)
+    agent.train_step_counter.assign(0)
+    avg_return = compute_avg_return(eval_env, agent.policy, num_eval_episodes)
+    returns = [avg_return]
+    time_step = train_py_env.reset()
+    collect_driver = py_driver.PyDriver(
+        env,
+        py_tf_eager_policy.PyTFEagerPolicy(agent.collect_policy, use_tf_function=True),
+        [rb_observer],
+        max_steps=collect_steps_per_iteration,
+    )
+    for _ in range(num_iterations):
+        time_step, _ = collect_driver.run(time_step)
+        experience, unused_info = next(iterator)
+        train_loss = agent.train(experience).loss  # noqa: F841 (the tutorial's line)
+        step = agent.train_step_counter.numpy()
+        if step % eval_interval == 0:
+            avg_return = compute_avg_return(eval_env, agent.policy, num_eval_episodes)
+            returns.append(avg_return)
+    seconds = time.perf_counter() - started
+    reverb_server.stop()
+    return {"seconds": seconds, "env_steps": num_iterations, "final_return": float(returns[-1])}
+
+
+def recipe_run(num_iterations: int, seed: int) -> dict:
+    """`dqn_cartpole` through its real entry point, without the videos (the tutorial's timed
+    cell has none); its evaluation, checkpoints, metrics, plot and exported policy are in."""
+    config = load_config(
+        dqn_cartpole.Config,
+        "dqn_cartpole",
+        num_iterations=num_iterations,
+        seed=seed,
+        num_video_episodes=0,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        run = RunDir(Path(tmp) / "run")
+        run.claim("dqn_cartpole")
+        started = time.perf_counter()
+        summary = dqn_cartpole.RECIPE.train(config, run)
+        seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "env_steps": summary["environment_steps"] - config.initial_collect_steps,
+        "final_return": summary["final_average_return"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num-iterations", type=int, default=20000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rows = {
+        "tutorial loop": tutorial_loop(args.num_iterations, args.seed),
+        "dqn_cartpole": recipe_run(args.num_iterations, args.seed),
+    }
+    print(f"\nCartPole DQN, {args.num_iterations} iterations, seed {args.seed}")
+    print(f"{'':15} {'seconds':>9} {'env steps/s':>12} {'final return':>13}")
+    for name, row in rows.items():
+        print(
+            f"{name:15} {row['seconds']:9.1f} {row['env_steps'] / row['seconds']:12.0f} "
+            f"{row['final_return']:13.1f}"
+        )
+    ratio = rows["tutorial loop"]["seconds"] / rows["dqn_cartpole"]["seconds"]
+    print(f"speed-up (tutorial seconds / recipe seconds): {ratio:.2f}x")
+    print(f"cores: {len(np.atleast_1d(tf.config.list_physical_devices('CPU')))} CPU device(s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Reverb replay as the DQN tutorial sets it up, and its faster dataset."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from tf_agents.drivers import py_driver
+from tf_agents.environments import tf_py_environment
+from tf_agents.policies import random_py_policy
+
+from tfa_recipes import agents, networks, replay
+from tfa_recipes.envs import load_gym
+
+
+def filled_replay(tmp_path=None, steps: int = 300):
+    py_env = load_gym("CartPole-v0", seed=0)
+    env = tf_py_environment.TFPyEnvironment(py_env)
+    q_net = networks.sequential_q_network(env.action_spec(), (100, 50))
+    agent = agents.dqn(env.time_step_spec(), env.action_spec(), q_net, tf.keras.optimizers.Adam())
+    rb = replay.reverb_replay(
+        agent.collect_data_spec, max_size=1000, sequence_length=2, checkpoint_dir=tmp_path
+    )
+    policy = random_py_policy.RandomPyPolicy(py_env.time_step_spec(), py_env.action_spec())
+    py_driver.PyDriver(py_env, policy, [rb.observer], max_steps=steps).run(py_env.reset())
+    rb.observer.flush()
+    return agent, rb
+
+
+def test_fast_dataset_yields_what_as_dataset_yields():
+    agent, rb = filled_replay()
+    reference = replay.experience_dataset(rb.replay_buffer, batch_size=64, num_steps=2)
+    fast = rb.dataset(batch_size=64, num_steps=2)
+    (ref_data, ref_info), (data, info) = next(iter(reference)), next(iter(fast))
+    tf.nest.assert_same_structure(ref_data, data)
+    for ref, got in zip(tf.nest.flatten(ref_data), tf.nest.flatten(data)):
+        assert ref.shape == got.shape and ref.dtype == got.dtype
+    assert data.observation.shape == (64, 2, 4)
+    # Every sampled pair is two consecutive steps of one episode (or its boundary).
+    assert bool(tf.reduce_all(tf.equal(data.next_step_type[:, 0], data.step_type[:, 1])))
+    loss = agent.train(data).loss
+    assert bool(tf.math.is_finite(loss))
+    rb.close()
+
+
+def test_table_is_bounded_fifo():
+    _, rb = filled_replay(steps=1500)
+    assert rb.num_items() == 1000
+    rb.close()
+
+
+def test_saved_table_is_reloaded_by_a_new_server(tmp_path):
+    _, rb = filled_replay(tmp_path / "replay", steps=200)
+    saved = rb.num_items()
+    rb.save()
+    rb.close()
+    assert len([path for path in (tmp_path / "replay").iterdir() if path.is_dir()]) == 1
+    _, again = filled_replay(tmp_path / "replay", steps=10)
+    # 10 more steps add 9 or 10 two-step items, depending on where the first pair starts.
+    assert saved + 9 <= again.num_items() <= saved + 10
+    again.close()
