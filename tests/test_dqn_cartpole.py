@@ -139,7 +139,7 @@ def test_sigint_saves_progress_and_the_run_resumes(tmp_path):
         if line.startswith("step = 40:") or time.monotonic() > deadline:
             break
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130
     message = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(message) == 1 and "interrupted at iteration" in message[0]
@@ -164,7 +164,7 @@ def test_sigint_saves_progress_and_the_run_resumes(tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(flags, expected):
-    result = run_cli(RECIPE, *flags, timeout=120)
+    result = run_cli(RECIPE, *flags, timeout=300)
     assert result.returncode == 2
     assert len(result.error_lines) == 1, result.stderr[-2000:]
     assert expected in result.error_lines[0]
@@ -175,7 +175,7 @@ def test_run_directory_of_another_recipe_is_refused(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "run.json").write_text(json.dumps({"recipe": "reinforce_cartpole"}))
-    result = run_cli(RECIPE, "--run-dir", str(run_dir), timeout=120)
+    result = run_cli(RECIPE, "--run-dir", str(run_dir), timeout=300)
     assert result.returncode == 2
     assert result.error_lines == [
         f"error: run directory {run_dir} holds a 'reinforce_cartpole' run, not 'dqn_cartpole'; "
@@ -189,7 +189,7 @@ def test_unreadable_checkpoint_is_one_line_and_exit_2(tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     for path in (run_dir / "train" / "checkpoints").glob("ckpt-*.data-*"):
         path.write_bytes(b"not a checkpoint")
-    result = run_cli(RECIPE, "--run-dir", str(run_dir), "--num-iterations", "90", timeout=120)
+    result = run_cli(RECIPE, "--run-dir", str(run_dir), "--num-iterations", "90", timeout=300)
     assert result.returncode == 2
     assert len(result.error_lines) == 1, result.stderr[-2000:]
     assert result.error_lines[0].startswith("error: cannot restore the checkpoint in ")
@@ -199,7 +199,7 @@ def test_missing_exported_policy_is_one_line_and_exit_2(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "run.json").write_text(json.dumps({"recipe": "dqn_cartpole"}))
-    result = run_cli(RECIPE, "--run-dir", str(run_dir), "--eval-only", timeout=120)
+    result = run_cli(RECIPE, "--run-dir", str(run_dir), "--eval-only", timeout=300)
     assert result.returncode == 2
     assert len(result.error_lines) == 1 and "no exported policy in" in result.error_lines[0]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from tfa_recipes.cli import one_line
 from tfa_recipes.errors import RecipeError
 from tfa_recipes.registry import RECIPES, get
 
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(rest)
         return get(command).main(rest)
     except RecipeError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
 
 

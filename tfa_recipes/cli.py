@@ -6,10 +6,19 @@ import argparse
 import dataclasses
 import json
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
-from tfa_recipes.config import build_config, flag_name, read_recipe_file, recipe_file
+from tfa_recipes.config import (
+    build_config,
+    dump_config,
+    flag_name,
+    load_config,
+    read_recipe_file,
+    recipe_file,
+)
 from tfa_recipes.errors import Interrupted, RecipeError
 from tfa_recipes.runs import RunDir, new_run_dir
 
@@ -24,7 +33,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentParser:
+def config_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentParser:
+    """A flag per config field, its help and its default from the recipe file."""
     parser = _Parser(
         prog=f"python -m {recipe.module}",
         description=f"{recipe.description} Defaults come from {recipe_file(recipe.name)}.",
@@ -39,6 +49,11 @@ def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPars
             metavar=field.name.upper(),
             help=f"{field.metadata.get('help', '')} (default: {shown})",
         )
+    return parser
+
+
+def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentParser:
+    parser = config_parser(recipe, defaults)
     parser.add_argument(
         "--run-dir",
         type=Path,
@@ -56,35 +71,44 @@ def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPars
 def run_recipe(recipe: Any, argv: Sequence[str] | None = None) -> int:
     """Parse flags, prepare the run directory and train, resume or replay; the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        defaults = read_recipe_file(recipe.name)
-        args = build_parser(recipe, defaults).parse_args(argv)
-        overrides = {
-            key: value for key, value in vars(args).items() if key not in ("run_dir", "eval_only")
-        }
-        run = RunDir(args.run_dir) if args.run_dir else None
-        if run is not None and run.has_run():
-            run.claim(recipe.name)
-            saved = json.loads(run.config_json.read_text()) if run.config_json.is_file() else {}
-            config = build_config(recipe.config_cls, {**defaults, **saved, **overrides})
-        else:
-            if args.eval_only:
-                raise RecipeError("--eval-only needs --run-dir naming a finished run")
-            config = build_config(recipe.config_cls, {**defaults, **overrides})
-            run = run or new_run_dir(recipe.name, config.seed)
-        if args.eval_only:
-            return _replay(recipe, config, run)
+    return _exit_code(lambda: _run_recipe(recipe, argv))
+
+
+def _run_recipe(recipe: Any, argv: list[str]) -> int:
+    defaults = read_recipe_file(recipe.name)
+    args = build_parser(recipe, defaults).parse_args(argv)
+    overrides = {
+        key: value for key, value in vars(args).items() if key not in ("run_dir", "eval_only")
+    }
+    run = RunDir(args.run_dir) if args.run_dir else None
+    if run is not None and run.has_run():
         run.claim(recipe.name)
-        run.write_provenance([f"-m{recipe.module}", *argv])
-        print(f"run directory: {run.path}")
-        summary = recipe.train(config, run)
-        print(
-            f"done: final Average Return = {summary['final_average_return']} "
-            f"after {summary['iterations']} iterations; outputs in {run.path}"
-        )
-        return 0
+        saved = json.loads(run.config_json.read_text()) if run.config_json.is_file() else {}
+        config = build_config(recipe.config_cls, {**defaults, **saved, **overrides})
+    else:
+        if args.eval_only:
+            raise RecipeError("--eval-only needs --run-dir naming a finished run")
+        config = build_config(recipe.config_cls, {**defaults, **overrides})
+        run = run or new_run_dir(recipe.name, config.seed)
+    if args.eval_only:
+        return _replay(recipe, config, run)
+    run.claim(recipe.name)
+    run.write_provenance([f"-m{recipe.module}", *argv])
+    print(f"run directory: {run.path}")
+    summary = recipe.train(config, run)
+    print(
+        f"done: final Average Return = {summary['final_average_return']} "
+        f"after {summary['iterations']} iterations; outputs in {run.path}"
+    )
+    return 0
+
+
+def _exit_code(work: Callable[[], int]) -> int:
+    """`work()`'s exit code; a user's error or an interrupt as one line and its code."""
+    try:
+        return work()
     except RecipeError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted before any progress was saved", file=sys.stderr)
@@ -94,9 +118,86 @@ def run_recipe(recipe: Any, argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def one_line(error: BaseException) -> str:
+    """The message on one line, whatever a library appended to it."""
+    return " ".join(str(error).split())
+
+
 def _replay(recipe: Any, config: Any, run: RunDir) -> int:
     average_return, video = recipe.replay(config, run)
     print(f"saved policy: Average Return = {average_return} over {config.num_eval_episodes} episodes")
     if video is not None:
         print(f"video: {video}")
+    return 0
+
+
+@dataclass(frozen=True)
+class Script:
+    """A recipe without the TF-Agents training loop (the from-scratch Hands-On ML code).
+
+    `body(config, run)` does the work in a prepared run directory and returns the figures
+    for summary.json. These runs take minutes at most, so they do not checkpoint or resume.
+    From Python: `RECIPE.run(RECIPE.config(n_episodes=100))`.
+    """
+
+    name: str
+    description: str
+    config_cls: type
+    body: Callable[[Any, RunDir], dict[str, Any]]
+
+    @property
+    def module(self) -> str:
+        return f"tfa_recipes.{self.name}"
+
+    def config(self, **overrides: Any) -> Any:
+        """The recipe file's values with `overrides` applied."""
+        return load_config(self.config_cls, self.name, **overrides)
+
+    def run(self, config: Any, run: RunDir | Path | str | None = None) -> dict[str, Any]:
+        """Run in `run` (default: a new runs/<name>/<stamp>_seed<k>/); returns the summary."""
+        if run is None:
+            run = new_run_dir(self.name, config.seed)
+        elif not isinstance(run, RunDir):
+            run = RunDir(Path(run))
+        run.claim(self.name)
+        dump_config(config, run.config_json)
+        started = time.perf_counter()
+        summary = {"recipe": self.name, "seed": config.seed, **self.body(config, run)}
+        summary["wall_seconds"] = time.perf_counter() - started
+        run.write_summary(summary)
+        return summary
+
+    def main(self, argv: Sequence[str] | None = None) -> int:
+        return run_script(self, argv)
+
+
+def run_script(script: Script, argv: Sequence[str] | None = None) -> int:
+    """Parse flags, prepare a fresh run directory and run the script; the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return _exit_code(lambda: _run_script(script, argv))
+
+
+def _run_script(script: Script, argv: list[str]) -> int:
+    defaults = read_recipe_file(script.name)
+    parser = config_parser(script, defaults)
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        help="output directory, new or empty (default: runs/<recipe>/<timestamp>_seed<seed>)",
+    )
+    args = parser.parse_args(argv)
+    overrides = {key: value for key, value in vars(args).items() if key != "run_dir"}
+    config = build_config(script.config_cls, {**defaults, **overrides})
+    run = RunDir(args.run_dir) if args.run_dir else new_run_dir(script.name, config.seed)
+    owner = run.recipe()
+    if owner == script.name:
+        raise RecipeError(
+            f"run directory {run.path} already holds a {owner!r} run and {script.name} "
+            "does not resume; pick another --run-dir"
+        )
+    run.claim(script.name)
+    run.write_provenance([f"-m{script.module}", *argv])
+    print(f"run directory: {run.path}")
+    script.run(config, run)
+    print(f"done: outputs in {run.path}")
     return 0

@@ -13,7 +13,12 @@ from typing import Callable
 
 import numpy as np
 import tensorflow as tf
-from tf_agents.environments import batched_py_environment, py_environment, tf_py_environment
+from tf_agents.environments import (
+    batched_py_environment,
+    py_environment,
+    tf_py_environment,
+    wrappers,
+)
 from tf_agents.policies import random_tf_policy, tf_policy
 
 
@@ -22,6 +27,31 @@ class EvalResult:
     average_return: float
     average_episode_length: float
     returns: tuple[float, ...]
+
+
+class _OneEpisode(wrappers.PyEnvironmentBaseWrapper):
+    """Stops stepping its environment once an episode has ended, until the next reset.
+
+    The batched loop steps every copy until the longest episode ends; the steps after a
+    copy's own end are not counted, and for an environment that renders its
+    observations (pixels) they would cost most of an evaluation.
+    """
+
+    def __init__(self, env: py_environment.PyEnvironment) -> None:
+        super().__init__(env)
+        self._last = None
+
+    def _reset(self):
+        self._last = None
+        return self._env.reset()
+
+    def _step(self, action):
+        if self._last is None:
+            time_step = self._env.step(action)
+            if time_step.is_last():
+                self._last = time_step
+            return time_step
+        return self._last
 
 
 class Evaluator:
@@ -33,7 +63,7 @@ class Evaluator:
         num_episodes: int,
         seed: int,
     ) -> None:
-        envs = [env_factory(seed + index) for index in range(num_episodes)]
+        envs = [_OneEpisode(env_factory(seed + index)) for index in range(num_episodes)]
         self.py_env = batched_py_environment.BatchedPyEnvironment(envs, multithreading=False)
         self.tf_env = tf_py_environment.TFPyEnvironment(self.py_env)
         self.num_episodes = num_episodes
@@ -41,7 +71,10 @@ class Evaluator:
 
     def __call__(self, policy: tf_policy.TFPolicy) -> EvalResult:
         if id(policy) not in self._compiled:
-            self._compiled[id(policy)] = (policy, tf.function(self._episode_returns(policy)))
+            self._compiled[id(policy)] = (
+                policy,
+                tf.function(self._episode_returns(policy), autograph=False),
+            )
         returns, lengths = self._compiled[id(policy)][1]()
         returns, lengths = returns.numpy(), lengths.numpy()
         return EvalResult(
@@ -58,22 +91,30 @@ class Evaluator:
     def _episode_returns(self, policy: tf_policy.TFPolicy) -> Callable:
         env, n = self.tf_env, self.num_episodes
 
+        # An explicit tf.while_loop rather than AutoGraph: AutoGraph re-reads this file's
+        # source when it traces, which breaks if the installed source changes under a run.
+        def body(time_step, policy_state, returns, lengths, finished):
+            action_step = policy.action(time_step, policy_state)
+            next_time_step = env.step(action_step.action)
+            running = tf.logical_not(finished)
+            # A copy whose episode has ended is not stepped again (`_OneEpisode`); its
+            # repeated last step is not counted.
+            returns += tf.where(running, tf.cast(next_time_step.reward, tf.float32), 0.0)
+            lengths += tf.cast(running, tf.int32)
+            finished = tf.logical_or(finished, next_time_step.is_last())
+            return next_time_step, action_step.state, returns, lengths, finished
+
         def run() -> tuple[tf.Tensor, tf.Tensor]:
-            time_step = env.reset()
-            policy_state = policy.get_initial_state(n)
-            returns = tf.zeros([n], tf.float32)
-            lengths = tf.zeros([n], tf.int32)
-            finished = tf.zeros([n], tf.bool)
-            while not tf.reduce_all(finished):
-                action_step = policy.action(time_step, policy_state)
-                time_step = env.step(action_step.action)
-                policy_state = action_step.state
-                running = tf.logical_not(finished)
-                # An environment that has finished its episode auto-resets and keeps
-                # stepping with the others; its later rewards are not counted.
-                returns += tf.where(running, tf.cast(time_step.reward, tf.float32), 0.0)
-                lengths += tf.cast(running, tf.int32)
-                finished = tf.logical_or(finished, time_step.is_last())
+            loop_vars = (
+                env.reset(),
+                policy.get_initial_state(n),
+                tf.zeros([n], tf.float32),
+                tf.zeros([n], tf.int32),
+                tf.zeros([n], tf.bool),
+            )
+            *_, returns, lengths, _ = tf.while_loop(
+                lambda *loop: tf.logical_not(tf.reduce_all(loop[-1])), body, loop_vars
+            )
             return returns, lengths
 
         return run

@@ -14,13 +14,13 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
 from tf_agents.agents import tf_agent
 from tf_agents.environments import py_environment
-from tf_agents.policies import policy_saver, random_py_policy
+from tf_agents.policies import policy_saver, random_py_policy, tf_policy
 from tf_agents.utils import common
 
 from tfa_recipes import media
@@ -39,21 +39,43 @@ class Pieces:
     """What a recipe builds; the loop drives it.
 
     collect: one iteration's data collection; returns the environment steps it took.
-    train_step: one update of the agent on replayed experience; returns its LossInfo.
+    train_step: one update of the agent on replayed experience; returns its LossInfo,
+        or None when there was nothing to learn from yet (no loss is logged then).
+    collect_and_train: both in one call, in that order; returns (steps, LossInfo). For a
+        recipe that compiles an in-graph driver and the train step into one function;
+        give either it or collect and train_step.
     initial_collect: the random warm-up before the first iteration (fresh runs only).
     trackables: state saved in the checkpoint beside the agent (an in-graph replay buffer).
     save_replay: writes replay contents that live outside the checkpoint (Reverb).
     replay_size: items in that replay, to refill it if a resumed run finds it empty.
+    eval_policy: the policy evaluated and filmed (default: `agent.policy`).
+    train_metrics: `tf_metrics` that collection feeds; logged with the loss (console,
+        TensorBoard `train/Metrics/<name>`, metrics.csv `Train<name>`) and checkpointed.
     """
 
     agent: tf_agent.TFAgent
-    collect: Callable[[], int]
-    train_step: Callable[[], tf_agent.LossInfo]
+    collect: Callable[[], int] | None = None
+    train_step: Callable[[], tf_agent.LossInfo | None] | None = None
+    collect_and_train: Callable[[], tuple[int, tf_agent.LossInfo]] | None = None
     initial_collect: Callable[[], int] = lambda: 0
     trackables: dict[str, Any] = field(default_factory=dict)
     save_replay: Callable[[], None] = lambda: None
     replay_size: Callable[[], int] | None = None
     close: Callable[[], None] = lambda: None
+    eval_policy: tf_policy.TFPolicy | None = None
+    train_metrics: Sequence[Any] = ()
+
+    def __post_init__(self) -> None:
+        separate = self.collect is not None and self.train_step is not None
+        if separate == (self.collect_and_train is not None):
+            raise ValueError("Pieces needs collect and train_step, or collect_and_train alone")
+
+    def run_iteration(self) -> tuple[int, tf_agent.LossInfo | None]:
+        """Collect, then one train step: (environment steps, LossInfo or None)."""
+        if self.collect_and_train is not None:
+            return self.collect_and_train()
+        steps = self.collect()
+        return steps, self.train_step()
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,8 @@ class Recipe:
     build: Callable[[Any, RunDir, Callable[[int], py_environment.PyEnvironment]], Pieces]
     # The highest return the environment allows, for the plot's y axis (None: automatic).
     plot_ylim_top: float | None = 250
+    # Frames per video at most (None: whole episodes); Atari episodes can last 27,000 steps.
+    max_video_frames: int | None = None
 
     @property
     def module(self) -> str:
@@ -150,25 +174,29 @@ def train(
     make_env = functools.partial(recipe.make_env, config)
     pieces = recipe.build(config, run, make_env)
     agent = pieces.agent
+    eval_policy = pieces.eval_policy if pieces.eval_policy is not None else agent.policy
+    train_metrics = list(pieces.train_metrics)
     iteration_var = tf.Variable(0, dtype=tf.int64, name="iteration")
     env_steps_var = tf.Variable(0, dtype=tf.int64, name="env_steps")
-    checkpointer = common.Checkpointer(
-        ckpt_dir=str(run.checkpoint_dir),
-        max_to_keep=1,
-        agent=agent,
-        iteration=iteration_var,
-        env_steps=env_steps_var,
-        **pieces.trackables,
-    )
     try:
+        # common.Checkpointer restores the latest checkpoint as it is constructed.
+        checkpointer = common.Checkpointer(
+            ckpt_dir=str(run.checkpoint_dir),
+            max_to_keep=1,
+            agent=agent,
+            iteration=iteration_var,
+            env_steps=env_steps_var,
+            **pieces.trackables,
+        )
         checkpointer.initialize_or_restore().expect_partial()
-    except (tf.errors.OpError, ValueError, AssertionError) as error:
+    except Exception as error:  # noqa: BLE001 - any failure here means an unreadable checkpoint
+        pieces.close()
         raise RecipeError(
             f"cannot restore the checkpoint in {run.checkpoint_dir}: "
-            f"{str(error).splitlines()[0]}"
+            f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
         ) from None
     dump_config(config, run.config_json)
-    metrics = MetricsLog(run.metrics_csv)
+    metrics = MetricsLog(run.metrics_csv, [f"Train{metric.name}" for metric in train_metrics])
     evaluator = Evaluator(make_env, config.num_eval_episodes, config.seed + EVAL_SEED_OFFSET)
     summary: dict[str, Any] = run.read_summary() if run.summary_json.is_file() else {}
     start = int(iteration_var.numpy())
@@ -181,7 +209,7 @@ def train(
         out(f"random policy: Average Return = {random_result.average_return}")
         summary["random_average_return"] = random_result.average_return
         env_steps += pieces.initial_collect()
-        initial = evaluator(agent.policy)
+        initial = evaluator(eval_policy)
         out(f"step = 0: Average Return = {initial.average_return}")
         metrics.truncate_after(-1)
         metrics.append(
@@ -213,18 +241,28 @@ def train(
     wall_before = _last_wall_seconds(metrics)
     with _StopRequest() as stop:
         for iteration in range(start + 1, config.num_iterations + 1):
-            env_steps += pieces.collect()
-            loss_info = pieces.train_step()
+            steps, loss_info = pieces.run_iteration()
+            env_steps += steps
             row: dict[str, float] = {}
-            if iteration % config.log_interval == 0:
+            if iteration % config.log_interval == 0 and loss_info is not None:
                 loss = float(loss_info.loss.numpy())
                 if not math.isfinite(loss):
                     raise FloatingPointError(f"loss became {loss} at iteration {iteration}")
                 out(f"step = {iteration}: loss = {loss}")
                 row["loss"] = loss
                 _write_scalars(train_writer, iteration, Loss=loss, EnvironmentSteps=env_steps)
+                if train_metrics:
+                    values = {metric.name: float(metric.result()) for metric in train_metrics}
+                    logged = ", ".join(f"{name} = {value}" for name, value in values.items())
+                    out(f"step = {iteration}: {logged}")
+                    row.update({f"Train{name}": value for name, value in values.items()})
+                    _write_scalars(
+                        train_writer,
+                        iteration,
+                        **{f"Metrics/{name}": value for name, value in values.items()},
+                    )
             if iteration % config.eval_interval == 0:
-                result = evaluator(agent.policy)
+                result = evaluator(eval_policy)
                 out(f"step = {iteration}: Average Return = {result.average_return}")
                 row["AverageReturn"] = result.average_return
                 row["AverageEpisodeLength"] = result.average_episode_length
@@ -259,6 +297,8 @@ def train(
     evaluations = [row for row in metrics.rows() if not math.isnan(row["AverageReturn"])]
     if loss_info is not None:
         summary["final_loss"] = float(loss_info.loss.numpy())
+    if train_metrics:
+        summary["train_metrics"] = {metric.name: float(metric.result()) for metric in train_metrics}
     summary.update(
         recipe=recipe.name,
         seed=config.seed,
@@ -271,20 +311,22 @@ def train(
         environment_steps_per_second=(env_steps / train_seconds) if train_seconds else None,
     )
     media.plot_run_returns(run, ylim_top=recipe.plot_ylim_top)
-    write_agent_videos(recipe, config, run, agent)
+    write_agent_videos(recipe, config, run, eval_policy)
     summary["wall_seconds"] = time.perf_counter() - started
     run.write_summary(summary)
     pieces.close()
     return summary
 
 
-def write_agent_videos(recipe: Recipe, config: LoopConfig, run: RunDir, agent) -> None:
+def write_agent_videos(
+    recipe: Recipe, config: LoopConfig, run: RunDir, trained_policy: tf_policy.TFPolicy
+) -> None:
     """trained-agent and random-agent videos, as the tutorials end."""
     if config.num_video_episodes == 0:
         return
     py_env = recipe.make_env(config, config.seed + VIDEO_SEED_OFFSET)
     policies = {
-        "trained-agent": CompiledPyTFEagerPolicy(agent.policy),
+        "trained-agent": CompiledPyTFEagerPolicy(trained_policy),
         "random-agent": random_py_policy.RandomPyPolicy(
             py_env.time_step_spec(), py_env.action_spec()
         ),
@@ -296,6 +338,7 @@ def write_agent_videos(recipe: Recipe, config: LoopConfig, run: RunDir, agent) -
             run.video(name, config.video_format),
             num_episodes=config.num_video_episodes,
             fps=config.video_fps,
+            max_frames=recipe.max_video_frames,
         )
 
 
@@ -343,5 +386,6 @@ def replay_saved_policy(recipe: Recipe, config: LoopConfig, run: RunDir) -> tupl
             run.video("saved-policy", config.video_format),
             num_episodes=config.num_video_episodes,
             fps=config.video_fps,
+            max_frames=recipe.max_video_frames,
         )
     return float(np.mean(returns)), video

@@ -38,7 +38,9 @@ def load_gym(
             gym_kwargs=gym_kwargs,
         )
     except gym.error.Error as error:
-        raise RecipeError(f"unknown environment {env_name!r}: {error}") from None
+        # gin appends "In call to configurable 'load'" on a second line; keep gym's own.
+        reason = str(error).splitlines()[0]
+        raise RecipeError(f"unknown environment {env_name!r}: {reason}") from None
     if seed is not None:
         env.seed(seed)
     return env
@@ -47,3 +49,34 @@ def load_gym(
 def render_frame(py_env: py_environment.PyEnvironment) -> np.ndarray:
     """One RGB frame (H, W, 3, uint8) of a Python environment, headless."""
     return np.asarray(py_env.render(mode="rgb_array"), dtype=np.uint8)
+
+
+BOX2D_INSTALL = (
+    "pip install swig==4.5.1, then "
+    "PATH=<venv>/bin:$PATH pip install --no-build-isolation box2d-py==2.3.5"
+)
+
+
+def make_gym(env_name: str, *, seed: int | None = None) -> gym.Env:
+    """`gym.make(env_name)` seeded with `env.seed(seed)`, as the Hands-On ML notebook does.
+
+    For the from-scratch recipes, which step gym directly (`obs, reward, done, info`).
+    Raises `RecipeError` for an unknown environment or a missing Box2D.
+    """
+    try:
+        spec = gym.spec(env_name)
+    except gym.error.Error as error:
+        # gin appends "In call to configurable 'load'" on a second line; keep gym's own.
+        reason = str(error).splitlines()[0]
+        raise RecipeError(f"unknown environment {env_name!r}: {reason}") from None
+    if str(spec.entry_point).startswith("gym.envs.box2d"):
+        # Without Box2D gym 0.23 fails later with an AttributeError that names no package.
+        try:
+            import Box2D  # noqa: F401
+        except ImportError:
+            raise RecipeError(f"{env_name} needs Box2D: {BOX2D_INSTALL}") from None
+    env = gym.make(env_name)
+    if seed is not None:
+        env.seed(seed)
+        env.action_space.seed(seed)
+    return env
