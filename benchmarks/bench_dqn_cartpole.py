@@ -14,7 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import tfa_recipes  # noqa: F401  (headless set-up before TensorFlow loads)
 import numpy as np
 import reverb
 import tensorflow as tf
@@ -27,8 +26,10 @@ from tf_agents.replay_buffers import reverb_replay_buffer, reverb_utils
 from tf_agents.specs import tensor_spec
 from tf_agents.utils import common
 
+import tfa_recipes  # noqa: F401  (headless set-up before TensorFlow loads)
 from tfa_recipes import dqn_cartpole
 from tfa_recipes.config import load_config
+from tfa_recipes.evaluation import compute_avg_return
 from tfa_recipes.runs import RunDir
 
 
@@ -76,19 +77,6 @@ def tutorial_loop(num_iterations: int, seed: int) -> dict:
     random_policy = random_tf_policy.RandomTFPolicy(
         train_env.time_step_spec(), train_env.action_spec()
     )
-
-    def compute_avg_return(environment, policy, num_episodes=10):
-        total_return = 0.0
-        for _ in range(num_episodes):
-            time_step = environment.reset()
-            episode_return = 0.0
-            while not time_step.is_last():
-                action_step = policy.action(time_step)
-                time_step = environment.step(action_step.action)
-                episode_return += time_step.reward
-            total_return += episode_return
-        avg_return = total_return / num_episodes
-        return avg_return.numpy()[0]
 
     table_name = "uniform_table"
     replay_buffer_signature = tensor_spec.add_outer_dim(

@@ -5,27 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from tf_agents.environments import tf_py_environment
+from tf_agents.environments import tf_py_environment, wrappers
 from tf_agents.policies import random_tf_policy
 
 from tfa_recipes import agents, networks
 from tfa_recipes.envs import load_gym
-from tfa_recipes.evaluation import Evaluator
-
-
-def tutorial_compute_avg_return(environment, policy, num_episodes=10):
-    """The tutorials' function, verbatim."""
-    total_return = 0.0
-    for _ in range(num_episodes):
-        time_step = environment.reset()
-        episode_return = 0.0
-        while not time_step.is_last():
-            action_step = policy.action(time_step)
-            time_step = environment.step(action_step.action)
-            episode_return += time_step.reward
-        total_return += episode_return
-    avg_return = total_return / num_episodes
-    return avg_return.numpy()[0]
+from tfa_recipes.evaluation import Evaluator, compute_avg_return
 
 
 def make_env(seed: int):
@@ -43,7 +28,7 @@ def test_matches_the_tutorials_eager_loop_episode_for_episode():
     result = evaluator(agent.policy)
     # One episode per environment copy seeded 100..103, as the evaluator seeds them.
     eager = [
-        tutorial_compute_avg_return(
+        compute_avg_return(
             tf_py_environment.TFPyEnvironment(make_env(100 + index)), agent.policy, 1
         )
         for index in range(4)
@@ -68,3 +53,21 @@ def test_each_episode_is_counted_once_in_a_batch():
     # CartPole pays 1 per step, so an episode's return is its length.
     assert result.average_return == pytest.approx(result.average_episode_length)
     assert all(1 <= value <= 200 for value in result.returns)
+
+
+def test_a_copy_whose_episode_ended_is_not_stepped_again():
+    # Pixel environments render on every step: steps after a copy's own episode would
+    # cost most of an evaluation and count for nothing.
+    stepped = []
+
+    class Counting(wrappers.PyEnvironmentBaseWrapper):
+        def _step(self, action):
+            stepped.append(1)
+            return self._env.step(action)
+
+    evaluator = Evaluator(lambda seed: Counting(make_env(seed)), num_episodes=8, seed=0)
+    for _ in range(2):
+        stepped.clear()
+        result = evaluator.random_baseline()
+        assert len(stepped) == sum(result.returns)
+    assert max(result.returns) > min(result.returns)

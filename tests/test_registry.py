@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPO, run_cli
 from tfa_recipes.config import recipe_file
 from tfa_recipes.registry import RECIPES
+
+from conftest import REPO, run_cli
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))

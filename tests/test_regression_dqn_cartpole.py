@@ -1,11 +1,20 @@
 """dqn_cartpole reaches the tutorial's returns with the tutorial's hyperparameters.
 
-The tutorial shows Average Return 200.0 from iteration 2,000 (one run). Measured here
-(`python -m tfa_recipes.dqn_cartpole --num-iterations 10000 --eval-interval 500 --seed k`,
-first evaluation >= 195): seeds 0-9 -> 1500, 2000, 2500, >5000 (seed 3: best 190 by 5,000),
-2500, 2000, 3000, (7 not measured), 3500, 2000. Reverb's sampler takes no seed, so a seed's
-run is not repeatable and each seed misses a 5,000 budget about one time in nine; a budget
-of 10,000 iterations (the tutorial trains 20,000) gives every measured seed room.
+The tutorial shows one run: Average Return 200.0 from iteration 2,000 to 20,000.
+Measured here with `python -m tfa_recipes.dqn_cartpole --num-iterations 5000
+--eval-interval 500 --seed k` (seeds 0-6, 8, 9; evaluations of 10 episodes):
+
+    seed                      0     1     2     3     4     5     6     8     9
+    first eval >= 195      1500  2000  2500    -   2500  2000  3000  3500  2000
+    best eval by 5,000      200   200 195.4   190   200   200   200   200   200
+
+Seed 3 kept to 150-190 up to 10,000 iterations: with the tutorial's settings (no target
+network, squared TD loss) a run now and then settles just under the bar. Reverb's sampler
+takes no seed (google-deepmind/reverb#25), so a run of one seed is not repeatable: each run
+is a fresh draw, and about one in nine settles under the bar. The test asks what the issue
+asks, every seed reaches 195 within 5,000 iterations (evaluated every 250), and gives a
+seed that misses one more run: a real regression fails both runs of a seed, an unlucky
+draw (p ~ 0.1) rarely does (p ~ 0.01 per seed). Both runs' figures are printed.
 """
 
 from __future__ import annotations
@@ -14,31 +23,49 @@ import pytest
 
 from conftest import read_summary, run_cli
 
-BAR = 195.0  # CartPole-v0 is "solved" at an average return of 195
-BUDGET = 10_000
+SOLVED = 195.0
+RUNS_PER_SEED = 2
+BUDGET = 5_000
 SEEDS = (0, 1, 2)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_reaches_the_cartpole_bar_within_budget(tmp_path, seed):
-    run_dir = tmp_path / f"seed{seed}"
+def train(tmp_path, seed: int, attempt: int) -> dict:
+    run_dir = tmp_path / f"seed{seed}-run{attempt}"
     result = run_cli(
         "tfa_recipes.dqn_cartpole",
         "--num-iterations", str(BUDGET),
-        "--eval-interval", "500",
+        "--eval-interval", "250",
         "--log-interval", "1000",
         "--num-video-episodes", "0",
         "--seed", str(seed),
         "--run-dir", str(run_dir),
-        timeout=880,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    summary = read_summary(run_dir)
-    returns = [value for _, value in summary["evaluations"]]
-    first = next((it for it, value in summary["evaluations"] if value >= BAR), None)
-    print(f"seed {seed}: first >= {BAR} at iteration {first}; evaluations {returns}")
-    assert first is not None, f"seed {seed} never reached {BAR}: {returns}"
-    # The random policy scores ~22 (the tutorial: 22.2).
-    assert 15 <= summary["random_average_return"] <= 30
+    return read_summary(run_dir)
+
+
+def first_solved(summary: dict) -> int | None:
+    return next((it for it, value in summary["evaluations"] if value >= SOLVED), None)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)
+def test_every_seed_reaches_the_cartpole_bar(tmp_path):
+    runs: dict[int, list[dict]] = {}
+    for seed in SEEDS:
+        runs[seed] = []
+        for attempt in range(RUNS_PER_SEED):
+            runs[seed].append(train(tmp_path, seed, attempt))
+            if runs[seed][-1]["best_average_return"] >= SOLVED:
+                break
+    report = {
+        seed: [(summary["best_average_return"], first_solved(summary)) for summary in summaries]
+        for seed, summaries in runs.items()
+    }
+    print(f"(best return, first iteration >= {SOLVED}) per run, by seed: {report}")
+    assert all(summaries[-1]["best_average_return"] >= SOLVED for summaries in runs.values()), report
+    for summaries in runs.values():
+        for summary in summaries:
+            # The random policy scores ~22 (the tutorial: 22.2).
+            assert 15 <= summary["random_average_return"] <= 30

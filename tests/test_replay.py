@@ -29,9 +29,9 @@ def test_fast_dataset_yields_what_as_dataset_yields():
     agent, rb = filled_replay()
     reference = replay.experience_dataset(rb.replay_buffer, batch_size=64, num_steps=2)
     fast = rb.dataset(batch_size=64, num_steps=2)
-    (ref_data, ref_info), (data, info) = next(iter(reference)), next(iter(fast))
+    (ref_data, _ref_info), (data, _info) = next(iter(reference)), next(iter(fast))
     tf.nest.assert_same_structure(ref_data, data)
-    for ref, got in zip(tf.nest.flatten(ref_data), tf.nest.flatten(data)):
+    for ref, got in zip(tf.nest.flatten(ref_data), tf.nest.flatten(data), strict=False):
         assert ref.shape == got.shape and ref.dtype == got.dtype
     assert data.observation.shape == (64, 2, 4)
     # Every sampled pair is two consecutive steps of one episode (or its boundary).

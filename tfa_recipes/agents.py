@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import tensorflow as tf
 from tf_agents.agents.dqn import dqn_agent
@@ -25,11 +25,16 @@ def dqn(
     td_errors_loss_fn: str = "element_wise_squared_loss",
     gamma: float = 1.0,
     epsilon_greedy: float | Callable[[], float] = 0.1,
-    target_update_period: int = 1,
+    target_update_period: int | None = 1,
+    target_q_network: network.Network | None = None,
     gradient_clipping: float | None = None,
     train_step_counter: tf.Variable | None = None,
 ) -> dqn_agent.DqnAgent:
-    """An initialized `DqnAgent`; the defaults are DqnAgent's own, as the tutorial uses."""
+    """An initialized `DqnAgent`; the defaults are DqnAgent's own, as the tutorial uses.
+
+    `target_update_period=None` turns the agent's own target updates off, for a recipe
+    that syncs `target_q_network` itself (every N episodes rather than N train steps).
+    """
     agent = dqn_agent.DqnAgent(
         time_step_spec,
         action_spec,
@@ -39,6 +44,7 @@ def dqn(
         gamma=gamma,
         epsilon_greedy=epsilon_greedy,
         target_update_period=target_update_period,
+        target_q_network=target_q_network,
         gradient_clipping=gradient_clipping,
         train_step_counter=train_step_counter
         if train_step_counter is not None

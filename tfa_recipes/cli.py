@@ -7,9 +7,10 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, NoReturn
 
 from tfa_recipes.config import (
     build_config,
@@ -189,11 +190,11 @@ def _run_script(script: Script, argv: list[str]) -> int:
     overrides = {key: value for key, value in vars(args).items() if key != "run_dir"}
     config = build_config(script.config_cls, {**defaults, **overrides})
     run = RunDir(args.run_dir) if args.run_dir else new_run_dir(script.name, config.seed)
-    owner = run.recipe()
-    if owner == script.name:
+    # A directory left by a run that failed before finishing is reused; a finished run is kept.
+    if run.recipe() == script.name and run.summary_json.is_file():
         raise RecipeError(
-            f"run directory {run.path} already holds a {owner!r} run and {script.name} "
-            "does not resume; pick another --run-dir"
+            f"run directory {run.path} already holds a finished {script.name} run and "
+            f"{script.name} does not resume; pick another --run-dir"
         )
     run.claim(script.name)
     run.write_provenance([f"-m{script.module}", *argv])

@@ -6,9 +6,10 @@ Every helper takes a run directory or plain arrays, so a notebook can use them o
 from __future__ import annotations
 
 import base64
+import itertools
 import math
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import imageio
 import matplotlib
@@ -58,9 +59,19 @@ def write_video(frames: Iterable[np.ndarray], path: Path, fps: int = 30) -> int:
 
 
 def episode_frames(
+    py_env: py_environment.PyEnvironment,
+    policy: py_policy.PyPolicy,
+    num_episodes: int,
+    max_frames: int | None = None,
+) -> Iterator[np.ndarray]:
+    """Rendered frames of `num_episodes` episodes of `policy`, reset frame included;
+    at most `max_frames` frames in all."""
+    yield from itertools.islice(_episode_frames(py_env, policy, num_episodes), max_frames)
+
+
+def _episode_frames(
     py_env: py_environment.PyEnvironment, policy: py_policy.PyPolicy, num_episodes: int
 ) -> Iterator[np.ndarray]:
-    """Rendered frames of `num_episodes` episodes of `policy`, reset frame included."""
     for _ in range(num_episodes):
         time_step = py_env.reset()
         policy_state = policy.get_initial_state(None)
@@ -79,9 +90,10 @@ def record_policy(
     *,
     num_episodes: int = 5,
     fps: int = 30,
+    max_frames: int | None = None,
 ) -> Path:
-    """The tutorials' `create_policy_eval_video`, written to `path`."""
-    write_video(episode_frames(py_env, policy, num_episodes), path, fps=fps)
+    """The tutorials' `create_policy_eval_video`, written to `path` (at most `max_frames`)."""
+    write_video(episode_frames(py_env, policy, num_episodes, max_frames), path, fps=fps)
     return Path(path)
 
 
@@ -121,6 +133,83 @@ def plot_run_returns(run_dir: Path | RunDir, *, ylim_top: float | None = 250) ->
         title=run.path.parent.name,
         ylim_top=ylim_top,
     )
+
+
+def stacked_frames_image(obs: np.ndarray) -> np.ndarray:
+    """Hands-On ML's `plot_observation` picture of 4 stacked frames, as RGB in [0, 1].
+
+    Three colour channels cannot show four frames, so the first three frames make the
+    image and the newest frame's difference from their mean is added in pink (red and
+    blue): what moved is what is pink.
+    """
+    obs = np.asarray(obs, dtype=np.float32)
+    if obs.ndim != 3 or obs.shape[-1] != 4:
+        raise ValueError(f"expected an (H, W, 4) stack of frames, got shape {obs.shape}")
+    img = obs[..., :3].copy()
+    current_frame_delta = np.maximum(obs[..., 3] - obs[..., :3].mean(axis=-1), 0.0)
+    img[..., 0] += current_frame_delta
+    img[..., 2] += current_frame_delta
+    return np.clip(img / 150, 0, 1)
+
+
+def plot_observation(obs: np.ndarray, path: Path) -> Path:
+    """The book's preprocessed-observation figure (6x6 inches, no axes), saved to `path`."""
+    figure = plt.figure(figsize=(6, 6))
+    plt.imshow(stacked_frames_image(obs))
+    plt.axis("off")
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return Path(path)
+
+
+def plot_curve(
+    values: Sequence[float],
+    path: Path,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+) -> Path:
+    """One value per episode or iteration as a line, as the Hands-On ML notebook plots
+    its rewards and losses."""
+    figure, axes = plt.subplots(figsize=(8, 4))
+    axes.plot(np.arange(len(values)), values)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    if title:
+        axes.set_title(title)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)
+
+
+def plot_q_value_comparison(
+    iteration_history: Sequence[float],
+    learning_history: Sequence[float],
+    true_q_value: float,
+    path: Path,
+    *,
+    ylabel: str = "Q-Value$(s_0, a_0)$",
+) -> Path:
+    """The notebook's `q_value_plot`: one Q-value over Q-value iteration (left) and over
+    Q-learning (right), the converged value dashed on both."""
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    axes[0].set_ylabel(ylabel)
+    axes[0].set_title("Q-Value Iteration")
+    axes[1].set_title("Q-Learning")
+    top = max(24.0, float(np.max(iteration_history)) * 1.1, float(np.max(learning_history)) * 1.1)
+    for ax, history in zip(axes, (iteration_history, learning_history), strict=False):
+        width = len(history)
+        ax.plot([0, width], [true_q_value, true_q_value], "k--")
+        ax.plot(np.arange(width), history, "b-", linewidth=2)
+        ax.set_xlabel("Iterations")
+        ax.axis([0, width, 0, top])
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)
 
 
 def embed_mp4(path: Path, width: int = 640, height: int = 480):

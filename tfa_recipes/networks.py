@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import math
+from collections.abc import Sequence
 
 import tensorflow as tf
 from tf_agents.networks import actor_distribution_network, q_network, sequential
@@ -64,3 +65,73 @@ def actor_network(
     return actor_distribution_network.ActorDistributionNetwork(
         observation_spec, action_spec, fc_layer_params=tuple(fc_layer_params)
     )
+
+
+def torch_default_initializers(fan_in: int) -> dict[str, tf.keras.initializers.Initializer]:
+    """PyTorch's default `Conv2d`/`Linear` initialisation as Keras initializers.
+
+    torch draws weights and biases from U(-1/sqrt(fan_in), 1/sqrt(fan_in)); Keras' own
+    defaults (Glorot weights, zero biases) start a ported network elsewhere.
+    VarianceScaling(1/3, fan_in, uniform) has exactly that bound for the weights.
+    """
+    bound = 1.0 / math.sqrt(fan_in)
+    return {
+        "kernel_initializer": tf.keras.initializers.VarianceScaling(
+            scale=1.0 / 3.0, mode="fan_in", distribution="uniform"
+        ),
+        "bias_initializer": tf.keras.initializers.RandomUniform(-bound, bound),
+    }
+
+
+def pixel_q_network(
+    observation_spec,
+    action_spec,
+    *,
+    conv_filters: Sequence[int] = (16, 32, 32),
+    kernel_size: int = 5,
+    stride: int = 2,
+    fc_units: int = 50,
+) -> sequential.Sequential:
+    """The PyTorch DQN tutorial's `DQN` module as a `sequential.Sequential` Q-network.
+
+    Three (Conv2D 5x5 stride 2 'valid' -> BatchNorm -> ReLU) blocks, Dense(50) ReLU and
+    one linear output per action; torch's initialisation and BatchNorm2d's momentum 0.1
+    (Keras counts it the other way: 0.9) and epsilon 1e-5. A 40x90x3 patch flattens to
+    2x8x32 = 512 features, the tutorial's `linear_input_size`.
+
+    Batch norm inside a TF-Agents Q-network: DqnAgent calls the online network with
+    `training=True` in its loss (batch statistics, and the moving averages updated) and
+    the target network with `training=False` (moving averages), as the tutorial's
+    `target_net.eval()`; its target update copies non-trainable variables too, so the
+    moving averages travel with the weights. Policies call it with `training=False`.
+    """
+    height, width, channels = observation_spec.shape
+    layers: list[tf.keras.layers.Layer] = []
+    in_channels = channels
+    for filters in conv_filters:
+        layers += [
+            tf.keras.layers.Conv2D(
+                filters,
+                kernel_size,
+                strides=stride,
+                **torch_default_initializers(in_channels * kernel_size * kernel_size),
+            ),
+            tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5),
+            tf.keras.layers.ReLU(),
+        ]
+        height = (height - kernel_size) // stride + 1
+        width = (width - kernel_size) // stride + 1
+        in_channels = filters
+    if height < 1 or width < 1:
+        raise ValueError(
+            f"observations of shape {observation_spec.shape} are too small for "
+            f"{len(conv_filters)} {kernel_size}x{kernel_size} stride-{stride} convolutions"
+        )
+    layers += [
+        tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(
+            fc_units, activation="relu", **torch_default_initializers(height * width * in_channels)
+        ),
+        tf.keras.layers.Dense(num_actions(action_spec), **torch_default_initializers(fc_units)),
+    ]
+    return sequential.Sequential(layers, input_spec=tensor_spec.from_spec(observation_spec))

@@ -4,9 +4,9 @@ The tutorial's pieces, in its order: `suite_gym` CartPole-v0, an `ActorDistribut
 `ReinforceAgent` with Adam and normalized returns, a Reverb uniform table fed whole
 episodes by `ReverbAddEpisodeObserver`, `PyDriver` collection of a few episodes per
 iteration, one train step on an episode sampled from the table, and the table cleared
-after it. Faster than the tutorial with the same loop: compiled batched evaluation, and
-one collect driver with a pre-traced collect policy instead of a new driver (and a new
-trace of the policy) every iteration.
+after it. Faster than the tutorial with the same loop: compiled batched evaluation, one
+collect driver with a pre-traced collect policy instead of a new driver (and a new trace
+of the policy) every iteration, and one dataset with a new iterator per train step.
 
 Reproducibility: Reverb's sampler takes no seed (google-deepmind/reverb#25), and with two
 episodes in the table the sample decides which one the agent learns from, so training
@@ -86,12 +86,15 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
         return int(environment_steps.result() - before)
 
     train = common.function(tf_agent.train)
+    # Built once: building it is 150-200 ms, five times the rest of an iteration.
+    dataset = rb.replay_buffer.as_dataset(sample_batch_size=1)
 
     def train_step():
         # The tutorial's quirk, kept: `sample_batch_size=1` samples ONE of the episodes just
-        # collected (uniformly, so possibly the same one twice over the run) and the table
-        # is cleared before the next iteration, so the other episodes are never learned from.
-        iterator = iter(rb.replay_buffer.as_dataset(sample_batch_size=1))
+        # collected (uniformly, so with two episodes the other is never learned from: the
+        # table is cleared before the next iteration). A fresh iterator each time, as the
+        # tutorial's, so no sample prefetched before the clear is trained on.
+        iterator = iter(dataset)
         trajectories, _ = next(iterator)
         loss_info = train(experience=trajectories)
         rb.replay_buffer.clear()

@@ -8,10 +8,12 @@ seed controls (network initialisation, environments, exploration) stays fixed.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import reverb
 import tensorflow as tf
 from tf_agents.replay_buffers import reverb_replay_buffer, reverb_utils, tf_uniform_replay_buffer
@@ -133,6 +135,27 @@ def tf_uniform_replay(
     return tf_uniform_replay_buffer.TFUniformReplayBuffer(
         data_spec=collect_data_spec, batch_size=batch_size, max_length=max_length
     )
+
+
+def add_batch_observer(
+    replay_buffer: tf_uniform_replay_buffer.TFUniformReplayBuffer,
+) -> Callable[[Any], None]:
+    """A `PyDriver` observer writing each NumPy trajectory into a buffer of batch size 1.
+
+    `replay_buffer.add_batch` wants batched tensors; the driver gives one unbatched step
+    at a time. The write is traced once, so a step costs one graph call.
+    """
+    spec = tensor_spec.add_outer_dim(replay_buffer.data_spec, 1)
+
+    def write(items) -> None:
+        replay_buffer.add_batch(items)
+
+    add_batch = tf.function(write).get_concrete_function(spec)
+
+    def observe(trajectory) -> None:
+        add_batch(tf.nest.map_structure(lambda item: np.expand_dims(item, 0), trajectory))
+
+    return observe
 
 
 def experience_dataset(

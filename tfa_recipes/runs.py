@@ -25,6 +25,7 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -152,10 +153,14 @@ def library_versions() -> dict[str, str]:
 
 
 class MetricsLog:
-    """metrics.csv, appended and flushed row by row so an interrupted run keeps its rows."""
+    """metrics.csv, appended and flushed row by row so an interrupted run keeps its rows.
 
-    def __init__(self, path: Path) -> None:
+    `extra_columns` follow the standard ones (a recipe's training metrics).
+    """
+
+    def __init__(self, path: Path, extra_columns: Sequence[str] = ()) -> None:
         self.path = path
+        self.columns = METRIC_COLUMNS + tuple(extra_columns)
 
     def rows(self) -> list[dict[str, float]]:
         if not self.path.is_file():
@@ -170,27 +175,27 @@ class MetricsLog:
         """Drop rows past the restored checkpoint: the resumed run writes them again."""
         kept = [row for row in self.rows() if row["iteration"] <= iteration]
         with self.path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, METRIC_COLUMNS)
+            writer = csv.DictWriter(handle, self.columns)
             writer.writeheader()
             for row in kept:
-                writer.writerow(_csv_row(row))
+                writer.writerow(_csv_row(row, self.columns))
 
     def append(self, **row: float | None) -> None:
         new_file = not self.path.is_file()
         with self.path.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, METRIC_COLUMNS)
+            writer = csv.DictWriter(handle, self.columns)
             if new_file:
                 writer.writeheader()
-            writer.writerow(_csv_row(row))
+            writer.writerow(_csv_row(row, self.columns))
 
 
-def _csv_row(row: dict[str, Any]) -> dict[str, str]:
+def _csv_row(row: dict[str, Any], columns: Sequence[str]) -> dict[str, str]:
     out = {}
-    for key in METRIC_COLUMNS:
+    for key in columns:
         value = row.get(key)
         if value is None or (isinstance(value, float) and math.isnan(value)):
             out[key] = ""
-        elif key in ("iteration", "EnvironmentSteps"):
+        elif key == "iteration" or key.endswith(("EnvironmentSteps", "NumberOfEpisodes")):
             out[key] = str(int(value))
         else:
             out[key] = f"{float(value):.6g}"

@@ -13,8 +13,9 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -116,7 +117,7 @@ class _StopRequest:
         self.requested = False
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> "_StopRequest":
+    def __enter__(self) -> _StopRequest:
         for signum in (signal.SIGINT, signal.SIGTERM):
             self._previous[signum] = signal.signal(signum, self._handle)
         return self
@@ -186,6 +187,8 @@ def train(
             agent=agent,
             iteration=iteration_var,
             env_steps=env_steps_var,
+            # Resumed episode/step counts and running averages go on from where they were.
+            train_metrics=_metrics_module(train_metrics),
             **pieces.trackables,
         )
         checkpointer.initialize_or_restore().expect_partial()
@@ -340,6 +343,12 @@ def write_agent_videos(
             fps=config.video_fps,
             max_frames=recipe.max_video_frames,
         )
+
+
+def _metrics_module(train_metrics: Sequence[Any]) -> tf.Module:
+    module = tf.Module()
+    module.metrics = list(train_metrics)
+    return module
 
 
 def _write_scalars(writer, step: int, **values: float) -> None:

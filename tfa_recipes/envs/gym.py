@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import gym
 import numpy as np
@@ -51,10 +52,9 @@ def render_frame(py_env: py_environment.PyEnvironment) -> np.ndarray:
     return np.asarray(py_env.render(mode="rgb_array"), dtype=np.uint8)
 
 
-BOX2D_INSTALL = (
-    "pip install swig==4.5.1, then "
-    "PATH=<venv>/bin:$PATH pip install --no-build-isolation box2d-py==2.3.5"
-)
+# A prebuilt manylinux wheel for CPython 3.11: no swig, no compiler. It provides the same
+# `Box2D` module that gym 0.23's box2d environments import.
+BOX2D_INSTALL = "pip install Box2D==2.3.10"
 
 
 def make_gym(env_name: str, *, seed: int | None = None) -> gym.Env:

@@ -1,0 +1,100 @@
+"""Checks every recipe's CLI tests make on a run directory and on a command's output."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+from PIL import Image
+
+from conftest import REPO, CliResult, read_summary, run_cli
+
+
+def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
+    with (run_dir / "metrics.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def assert_numeric_metrics(run_dir: Path, *, iterations: list[int], max_return: float) -> None:
+    """metrics.csv rows at `iterations`, every filled cell a finite number in range."""
+    rows = metrics_rows(run_dir)
+    assert [int(row["iteration"]) for row in rows] == iterations
+    steps = [int(row["EnvironmentSteps"]) for row in rows]
+    assert steps == sorted(steps)
+    for row in rows:
+        values = {key: float(value) for key, value in row.items() if value != ""}
+        assert all(math.isfinite(value) for value in values.values()), row
+        assert values["wall_seconds"] >= 0
+        if "AverageReturn" in values:
+            assert 1 <= values["AverageReturn"] <= max_return
+            assert values["AverageEpisodeLength"] >= 1
+    assert any(row["loss"] for row in rows) and any(row["AverageReturn"] for row in rows)
+
+
+def assert_png(path: Path) -> None:
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.size[0] > 300 and image.size[1] > 200
+
+
+def assert_cartpole_video(path: Path, *, min_frames: int) -> np.ndarray:
+    """The video decodes to padded 400x608 RGB CartPole frames."""
+    frames = iio.imread(path)
+    assert frames.ndim == 4 and frames.shape[0] >= min_frames
+    assert frames.shape[1:] == (400, 608, 3) and frames.dtype == np.uint8
+    assert 50 < frames.mean() < 255
+    return frames
+
+
+def assert_one_line_error(result: CliResult, expected: str) -> None:
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(result.error_lines) == 1, result.stderr[-2000:]
+    assert expected in result.error_lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def interrupt_when(module: str, args: list[str], line_prefix: str, timeout: float = 300) -> tuple[int, str]:
+    """Start `python -m module args`, send SIGINT once stdout shows `line_prefix`; the
+    exit code and stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith(line_prefix) or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    return process.returncode, stderr
+
+
+def interrupted_iteration(stderr: str) -> int:
+    """The iteration a run saved on SIGINT, from its one `error:` line."""
+    message = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(message) == 1 and "interrupted at iteration" in message[0], stderr[-2000:]
+    return int(message[0].split("interrupted at iteration ")[1].split(";")[0])
+
+
+def seeded_run(module: str, run_dir: Path, seed: int, *flags: str) -> dict:
+    """summary.json of a short run of `module` with `seed`."""
+    result = run_cli(
+        module, *flags, "--num-video-episodes", "0", "--seed", str(seed), "--run-dir", str(run_dir)
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return read_summary(run_dir)
+
+
+def config_json(run_dir: Path) -> dict:
+    return json.loads((run_dir / "config.json").read_text())

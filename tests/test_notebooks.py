@@ -1,0 +1,305 @@
+"""The notebooks in notebooks/: each runs end to end at a tiny budget, each registered
+recipe has one, and none is stored with outputs."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import nbformat
+import pytest
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+from tfa_recipes import notebooks
+from tfa_recipes.registry import RECIPES
+
+from conftest import run_cli
+
+# notebook -> (parameters that make it tiny, seconds it may take in all). The timeouts
+# leave several times the measured time (see each notebook's figure) for a loaded machine.
+TINY: dict[str, tuple[dict, float]] = {
+    # Measured: 25 s CPU; 96 s wall with 5 other agents on the 2 cores.
+    "dqn_cartpole.ipynb": (
+        {
+            "overrides": {
+                "num_iterations": 60,
+                "log_interval": 20,
+                "eval_interval": 30,
+                "checkpoint_interval": 30,
+                "num_eval_episodes": 2,
+                "num_video_episodes": 1,
+                "initial_collect_steps": 64,
+            }
+        },
+        300,
+    ),
+    "dqn_cartpole_classic.ipynb": (
+        {
+            "overrides": {
+                "num_iterations": 60,
+                "log_interval": 20,
+                "eval_interval": 30,
+                "checkpoint_interval": 30,
+                "num_eval_episodes": 2,
+                "num_video_episodes": 1,
+                "initial_collect_steps": 64,
+            }
+        },
+        300,
+    ),
+    # Breakout at 40 iterations of 4 steps after 200 random ones, episodes cut at 150 steps.
+    "dqn_breakout.ipynb": (
+        {
+            "overrides": {
+                "num_iterations": 40,
+                "log_interval": 20,
+                "eval_interval": 20,
+                "checkpoint_interval": 20,
+                "num_eval_episodes": 2,
+                "num_video_episodes": 1,
+                "initial_collect_steps": 200,
+                "replay_buffer_max_length": 1000,
+                "max_episode_steps": 150,
+            }
+        },
+        400,
+    ),
+    # Every from-scratch recipe at a few episodes or iterations each.
+    "hands_on_ml_scratch.ipynb": (
+        {
+            "overrides": {
+                "basic_policy": {"n_episodes": 5},
+                "policy_gradients": {
+                    "n_environments": 4,
+                    "imitation_n_iterations": 5,
+                    "n_iterations": 2,
+                    "n_episodes_per_update": 2,
+                    "n_max_steps": 50,
+                    "n_eval_episodes": 2,
+                },
+                "mdp": {"q_learning_n_iterations": 200},
+                "dqn_scratch": {
+                    "n_episodes": 6,
+                    "n_max_steps": 40,
+                    "training_start_episode": 2,
+                    "epsilon_decay_episodes": 4,
+                    "target_update_episodes": 2,
+                    "n_eval_episodes": 2,
+                },
+                "custom_env": {"num_eval_episodes": 2},
+                "lunar_lander_pg": {
+                    "n_iterations": 1,
+                    "n_episodes_per_update": 1,
+                    "n_max_steps": 30,
+                    "n_video_max_steps": 30,
+                    "n_eval_episodes": 1,
+                },
+            }
+        },
+        600,
+    ),
+    # Iterations are episodes; a batch of 8 starts the updates in the first episode.
+    "dqn_cartpole_pixels.ipynb": (
+        {
+            "overrides": {
+                "num_iterations": 4,
+                "batch_size": 8,
+                "replay_memory_capacity": 400,
+                "log_interval": 2,
+                "eval_interval": 2,
+                "checkpoint_interval": 2,
+                "num_eval_episodes": 2,
+                "num_video_episodes": 1,
+            }
+        },
+        400,
+    ),
+    "reinforce_cartpole.ipynb": (
+        {
+            "overrides": {
+                "num_iterations": 4,
+                "log_interval": 2,
+                "eval_interval": 2,
+                "checkpoint_interval": 2,
+                "num_eval_episodes": 2,
+                "num_video_episodes": 1,
+            }
+        },
+        300,
+    ),
+}
+STORED = [path.name for path in notebooks.stored_notebooks()]
+
+
+def test_notebooks_are_stored():
+    assert STORED, f"no notebooks in {notebooks.NOTEBOOKS_DIR}"
+
+
+def test_every_notebook_has_a_tiny_budget():
+    # A notebook missing here would run at the tutorial's budget in CI.
+    assert sorted(TINY) == STORED
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_registered_recipe_has_a_notebook(name):
+    covered = {
+        recipe: path.name
+        for path in notebooks.stored_notebooks()
+        for recipe in notebooks.recipes_of(notebooks.read(path))
+    }
+    assert name in covered, (
+        f"no notebook demonstrates {name}: add one to notebooks/ and list the recipe in "
+        "its metadata tfa_recipes.recipes"
+    )
+
+
+@pytest.mark.parametrize("name", STORED)
+def test_notebook_names_only_registered_recipes(name):
+    recipes = notebooks.recipes_of(notebooks.read(notebooks.NOTEBOOKS_DIR / name))
+    assert recipes, f"{name} has no tfa_recipes.recipes metadata"
+    assert set(recipes) <= set(RECIPES), f"{name} names unregistered recipes"
+
+
+@pytest.mark.parametrize("name", STORED)
+def test_stored_notebook_has_no_outputs(name):
+    notebook = notebooks.read(notebooks.NOTEBOOKS_DIR / name)
+    nbformat.validate(notebook)
+    assert notebooks.execution_traces(notebook) == [], (
+        f"{name} is stored with outputs: run python -m tfa_recipes.notebooks strip"
+    )
+
+
+@pytest.mark.parametrize("name", STORED)
+def test_first_code_cell_holds_the_parameters(name):
+    notebook = notebooks.read(notebooks.NOTEBOOKS_DIR / name)
+    first_code = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")
+    assert notebooks.parameters_index(notebook) == first_code
+    assigned = {
+        line.split("=")[0].strip()
+        for line in notebook.cells[first_code].source.splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    assert assigned == {"overrides", "run_dir"}
+
+
+@pytest.mark.parametrize("name", STORED)
+def test_notebook_asks_for_the_project_kernel(name):
+    # scripts/setup.sh registers this kernel for the project's virtualenv.
+    notebook = notebooks.read(notebooks.NOTEBOOKS_DIR / name)
+    assert notebook.metadata.kernelspec.name == "tfa-recipes"
+
+
+def _outputs(notebook, output_type=None):
+    return [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output_type is None or output.output_type == output_type
+    ]
+
+
+@pytest.mark.parametrize("name", STORED)
+def test_notebook_runs_end_to_end_at_a_tiny_budget(name, tmp_path):
+    parameters, timeout = TINY[name]
+    run_dir = tmp_path / "run"
+    started = time.perf_counter()
+    executed = notebooks.execute(
+        notebooks.NOTEBOOKS_DIR / name, {**parameters, "run_dir": str(run_dir)}, timeout=timeout
+    )
+    print(f"{name}: {time.perf_counter() - started:.1f} s")
+    assert _outputs(executed, "error") == []
+    data = [output.get("data", {}) for output in _outputs(executed)]
+    # The rendered environment frame and the returns plot, inline.
+    assert sum("image/png" in item for item in data) >= 2
+    # The trained agent's video, embedded.
+    assert any(
+        "data:video/mp4;base64," in item.get("text/html", "") or "image/gif" in item
+        for item in data
+    )
+    # One run directory, or one sub-folder per run for a notebook of several recipes.
+    summaries = sorted(run_dir.glob("summary.json")) or sorted(run_dir.glob("*/summary.json"))
+    ran = {json.loads(path.read_text())["recipe"] for path in summaries}
+    assert ran and ran <= set(notebooks.recipes_of(executed)), ran
+
+
+def _notebook(tmp_path, *sources, parameters="overrides = {}\nrun_dir = None"):
+    cells = [nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]})]
+    cells += [nbformat.v4.new_code_cell(source) for source in sources]
+    path = tmp_path / "probe.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
+    return path
+
+
+def test_injected_parameters_follow_the_parameters_cell_and_win(tmp_path):
+    path = _notebook(tmp_path, "print(overrides['num_iterations'], run_dir)")
+    executed = notebooks.execute(path, {"overrides": {"num_iterations": 7}, "run_dir": "x"})
+    assert executed.cells[1].metadata.tags == ["injected-parameters"]
+    assert _outputs(executed, "stream")[-1].text == "7 x\n"
+
+
+def test_injecting_twice_replaces_the_first_injection(tmp_path):
+    notebook = notebooks.read(_notebook(tmp_path))
+    notebooks.inject_parameters(notebook, {"run_dir": "a"})
+    notebooks.inject_parameters(notebook, {"run_dir": "b"})
+    injected = [cell for cell in notebook.cells if "injected-parameters" in cell.metadata.get("tags", [])]
+    assert [cell.source.splitlines()[-1] for cell in injected] == ["run_dir = 'b'"]
+
+
+def test_a_notebook_without_parameters_cell_is_refused(tmp_path):
+    path = tmp_path / "bare.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), str(path))
+    with pytest.raises(ValueError, match="no code cell tagged 'parameters'"):
+        notebooks.inject_parameters(notebooks.read(path), {"run_dir": "x"})
+
+
+def test_the_kernel_is_the_tests_interpreter(tmp_path):
+    import sys
+
+    executed = notebooks.execute(_notebook(tmp_path, "import sys; print(sys.executable)"))
+    assert _outputs(executed, "stream")[-1].text.strip() == sys.executable
+
+
+def test_a_failing_cell_raises_with_its_error(tmp_path):
+    path = _notebook(tmp_path, "x = 1", "raise ValueError('the cell failed')", "y = 2")
+    with pytest.raises(CellExecutionError) as raised:
+        notebooks.execute(path)
+    assert raised.value.ename == "ValueError"
+    assert "the cell failed" in str(raised.value)
+
+
+def test_the_timeout_bounds_the_whole_notebook(tmp_path):
+    path = _notebook(tmp_path, "import time; time.sleep(2)", "time.sleep(2)", "time.sleep(60)")
+    started = time.monotonic()
+    with pytest.raises(CellTimeoutError):
+        notebooks.execute(path, timeout=6)
+    assert time.monotonic() - started < 30
+
+
+def test_strip_removes_outputs_counts_and_timings(tmp_path):
+    executed = notebooks.execute(_notebook(tmp_path, "print('hello')\n42"))
+    assert notebooks.execution_traces(executed)
+    assert notebooks.strip(executed) is True
+    assert notebooks.execution_traces(executed) == []
+    assert notebooks.strip(executed) is False
+
+
+def test_check_command_fails_on_outputs_and_strip_command_fixes_them(tmp_path):
+    path = _notebook(tmp_path, "1 + 1")
+    notebook = notebooks.read(path)
+    notebook.cells[1].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"})]
+    notebook.cells[1].execution_count = 1
+    nbformat.write(notebook, str(path))
+
+    checked = run_cli("tfa_recipes.notebooks", "check", str(path), timeout=60)
+    assert checked.returncode == 1
+    assert "cell 1: outputs; cell 1: execution_count" in checked.stdout
+
+    assert run_cli("tfa_recipes.notebooks", "strip", str(path), timeout=60).returncode == 0
+    assert run_cli("tfa_recipes.notebooks", "check", str(path), timeout=60).returncode == 0
+    assert notebooks.read(path).cells[1].source == "1 + 1"
+
+
+def test_stored_notebooks_pass_the_check_command():
+    result = run_cli("tfa_recipes.notebooks", "check", timeout=60)
+    assert result.returncode == 0, result.stdout

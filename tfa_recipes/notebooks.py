@@ -1,0 +1,214 @@
+"""The notebooks in notebooks/: their run directories, parameters, execution and stripping.
+
+Each notebook's first code cell is tagged `parameters` (papermill's convention): it holds
+`overrides` (config fields changed from the recipe file, e.g. a smaller budget) and
+`run_dir`. `execute` runs a notebook headless with other values, injected as a cell right
+after that one, as papermill does. Stored notebooks carry no outputs, so diffs stay
+readable and no stale figure ships:
+
+    python -m tfa_recipes.notebooks strip [NOTEBOOK ...]     # default: every notebook
+    python -m tfa_recipes.notebooks check [NOTEBOOK ...]     # exit 1 if one has outputs
+    python -m tfa_recipes.notebooks run NOTEBOOK [-p NAME VALUE ...] [--output PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tfa_recipes.config import RECIPES_DIR
+from tfa_recipes.runs import RunDir, library_versions, new_run_dir
+
+REPO = RECIPES_DIR.parent
+NOTEBOOKS_DIR = REPO / "notebooks"
+RUNS_DIR = REPO / "runs"
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+# The kernel of the interpreter running the code: nbclient starts `python3` with
+# sys.executable, so tests and `run` use the project's virtualenv whatever is registered.
+CURRENT_KERNEL = "python3"
+# Cell metadata that records an execution (nbclient's timings, Jupyter's view state).
+_EXECUTION_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime")
+
+
+def prepare_run(recipe: str, seed: int, run_dir: str | Path | None = None) -> RunDir:
+    """The notebook's run directory, claimed for `recipe` as the CLI claims it.
+
+    None: a new `runs/<recipe>/<timestamp>_seed<seed>/` at the repository root (where the
+    CLI writes from a checkout), wherever Jupyter started the kernel. An existing run of
+    the recipe is resumed by the TF-Agents recipes, as with `--run-dir`.
+    """
+    run = RunDir(Path(run_dir)) if run_dir else new_run_dir(recipe, seed, base=RUNS_DIR)
+    run.claim(recipe)
+    (run.path / "versions.json").write_text(json.dumps(library_versions(), indent=2) + "\n")
+    return run
+
+
+def stored_notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def read(path: Path) -> Any:
+    import nbformat
+
+    return nbformat.read(str(path), as_version=4)
+
+
+def write(notebook: Any, path: Path) -> None:
+    import nbformat
+
+    nbformat.validate(notebook)
+    nbformat.write(notebook, str(path))
+
+
+def recipes_of(notebook: Any) -> list[str]:
+    """The registered recipes a notebook demonstrates (its `tfa_recipes.recipes` metadata)."""
+    return list(notebook.metadata.get("tfa_recipes", {}).get("recipes", []))
+
+
+def execution_traces(notebook: Any) -> list[str]:
+    """What an executed notebook leaves behind: outputs, execution counts, timings."""
+    traces = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.get("outputs"):
+            traces.append(f"cell {index}: outputs")
+        if cell.get("execution_count") is not None:
+            traces.append(f"cell {index}: execution_count")
+        kept = [key for key in _EXECUTION_METADATA if key in cell.metadata]
+        if kept:
+            traces.append(f"cell {index}: metadata {', '.join(kept)}")
+    return traces
+
+
+def strip(notebook: Any) -> bool:
+    """Remove outputs, execution counts and timings in place; True if anything changed."""
+    changed = bool(execution_traces(notebook))
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        for key in _EXECUTION_METADATA:
+            cell.metadata.pop(key, None)
+    return changed
+
+
+def parameters_index(notebook: Any) -> int:
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and PARAMETERS_TAG in cell.metadata.get("tags", []):
+            return index
+    raise ValueError(f"no code cell tagged {PARAMETERS_TAG!r}")
+
+
+def inject_parameters(notebook: Any, parameters: dict[str, Any]) -> None:
+    """Insert `name = value` assignments right after the `parameters` cell (papermill's
+    `injected-parameters` cell), replacing an earlier injection."""
+    import nbformat
+
+    notebook.cells = [
+        cell for cell in notebook.cells if INJECTED_TAG not in cell.metadata.get("tags", [])
+    ]
+    source = "# Parameters injected by tfa_recipes.notebooks\n" + "".join(
+        f"{name} = {value!r}\n" for name, value in parameters.items()
+    )
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
+    notebook.cells.insert(parameters_index(notebook) + 1, cell)
+
+
+def execute(
+    path: Path,
+    parameters: dict[str, Any] | None = None,
+    *,
+    timeout: float = 600,
+    kernel_name: str = CURRENT_KERNEL,
+) -> Any:
+    """Run the notebook at `path` top to bottom in a fresh kernel; returns it executed.
+
+    The kernel starts in the notebook's folder, as Jupyter starts it. `timeout` bounds the
+    whole notebook: each cell may use what the cells before it left. A failing cell raises
+    nbclient's `CellExecutionError` with that cell's traceback; running out of time raises
+    `CellTimeoutError`.
+    """
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    notebook = read(path)
+    if parameters:
+        inject_parameters(notebook, parameters)
+    deadline = time.monotonic() + timeout
+
+    def cell_timeout(cell: Any) -> int:
+        return max(1, math.ceil(deadline - time.monotonic()))
+
+    client = NotebookClient(
+        notebook,
+        timeout_func=cell_timeout,
+        kernel_name=kernel_name,
+        resources={"metadata": {"path": str(path.resolve().parent)}},
+        # Plain tracebacks: a failing cell's error reads cleanly in a test report.
+        extra_arguments=["--InteractiveShell.colors=NoColor"],
+    )
+    return client.execute()
+
+
+def _literal(text: str) -> Any:
+    """A parameter value from the command line: a Python literal, else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tfa_recipes.notebooks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("strip", "remove outputs, execution counts and timings"),
+        ("check", "exit 1 if a notebook has outputs, execution counts or timings"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("notebooks", nargs="*", type=Path)
+    run = commands.add_parser("run", help="execute a notebook headless, as the tests do")
+    run.add_argument("notebook", type=Path)
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                     metavar=("NAME", "VALUE"),
+                     help="set a parameter, e.g. -p overrides \"{'num_iterations': 5000}\"")
+    run.add_argument("--output", type=Path,
+                     help="where to write the executed notebook (default: not written)")
+    run.add_argument("--timeout", type=float, default=24 * 3600, help="seconds for the whole notebook")
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        parameters = {name: _literal(value) for name, value in args.parameter}
+        started = time.perf_counter()
+        executed = execute(args.notebook, parameters, timeout=args.timeout)
+        if args.output:
+            write(executed, args.output)
+        print(f"{args.notebook}: executed in {time.perf_counter() - started:.1f} s")
+        return 0
+    paths = args.notebooks or stored_notebooks()
+    dirty = []
+    for path in paths:
+        notebook = read(path)
+        if args.command == "strip":
+            if strip(notebook):
+                write(notebook, path)
+                print(f"stripped {path}")
+        elif execution_traces(notebook):
+            dirty.append(path)
+            print(f"{path}: {'; '.join(execution_traces(notebook))}")
+    if dirty:
+        print("run: python -m tfa_recipes.notebooks strip", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
