@@ -10,11 +10,11 @@ tutorial times it). Prints wall seconds, their ratio and environment steps per s
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import reverb
 import tensorflow as tf
 from tf_agents.agents.dqn import dqn_agent
@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--num-iterations", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     rows = {
         "tutorial loop": tutorial_loop(args.num_iterations, args.seed),
         "dqn_cartpole": recipe_run(args.num_iterations, args.seed),
@@ -177,7 +178,7 @@ def main() -> None:
         )
     ratio = rows["tutorial loop"]["seconds"] / rows["dqn_cartpole"]["seconds"]
     print(f"speed-up (tutorial seconds / recipe seconds): {ratio:.2f}x")
-    print(f"cores: {len(np.atleast_1d(tf.config.list_physical_devices('CPU')))} CPU device(s)")
+    print(f"CPU cores: {os.cpu_count()}, load average before: {load_before:.2f}")
 
 
 if __name__ == "__main__":

@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 markers="slow or not slow"
 if [ "${1:-}" = "--fast" ]; then markers="not slow"; shift; fi
-exec "${TFA_VENV:-.venv}/bin/python" -m pytest -m "$markers" --durations=15 "$@"
+# Two workers, a test file each at a time (files share their tiny runs): most of a test's
+# time is a subprocess starting TensorFlow, so two overlap well even on two cores.
+exec "${TFA_VENV:-.venv}/bin/python" -m pytest -m "$markers" -n "${TFA_TEST_WORKERS:-2}" \
+    --dist loadfile --durations=15 "$@"

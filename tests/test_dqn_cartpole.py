@@ -171,6 +171,17 @@ def test_bad_input_is_one_line_and_exit_2(flags, expected):
     assert "Traceback" not in result.stderr
 
 
+def test_a_run_stopped_by_bad_input_leaves_no_directory_behind(tmp_path):
+    created, existing = tmp_path / "created", tmp_path / "existing"
+    existing.mkdir()
+    for run_dir in (created, existing):
+        result = run_cli(RECIPE, "--env-name", "NoSuchEnv-v0", "--run-dir", str(run_dir))
+        assert result.returncode == 2, result.stderr[-2000:]
+    assert not created.exists()
+    # A directory the user made is theirs: only the run's own marker files are added.
+    assert {path.name for path in existing.iterdir()} == {"run.json", "command.txt", "versions.json"}
+
+
 def test_run_directory_of_another_recipe_is_refused(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,7 +23,7 @@ from tfa_recipes.config import (
     recipe_file,
 )
 from tfa_recipes.errors import Interrupted, RecipeError
-from tfa_recipes.runs import RunDir, new_run_dir
+from tfa_recipes.runs import PROVENANCE, RunDir, new_run_dir
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -93,15 +95,29 @@ def _run_recipe(recipe: Any, argv: list[str]) -> int:
         run = run or new_run_dir(recipe.name, config.seed)
     if args.eval_only:
         return _replay(recipe, config, run)
-    run.claim(recipe.name)
-    run.write_provenance([f"-m{recipe.module}", *argv])
-    print(f"run directory: {run.path}")
-    summary = recipe.train(config, run)
+    with _removed_if_nothing_saved(run):
+        run.claim(recipe.name)
+        run.write_provenance([f"-m{recipe.module}", *argv])
+        print(f"run directory: {run.path}")
+        summary = recipe.train(config, run)
     print(
         f"done: final Average Return = {summary['final_average_return']} "
         f"after {summary['iterations']} iterations; outputs in {run.path}"
     )
     return 0
+
+
+@contextlib.contextmanager
+def _removed_if_nothing_saved(run: RunDir) -> Iterator[None]:
+    """Delete a run directory this call created if a user error stops the run before it
+    saved anything beyond its provenance (a bad flag should not leave stubs in runs/)."""
+    created = not run.path.exists()
+    try:
+        yield
+    except RecipeError:
+        if created and run.path.is_dir() and {p.name for p in run.path.iterdir()} <= PROVENANCE:
+            shutil.rmtree(run.path)
+        raise
 
 
 def _exit_code(work: Callable[[], int]) -> int:
@@ -126,7 +142,8 @@ def one_line(error: BaseException) -> str:
 
 def _replay(recipe: Any, config: Any, run: RunDir) -> int:
     average_return, video = recipe.replay(config, run)
-    print(f"saved policy: Average Return = {average_return} over {config.num_eval_episodes} episodes")
+    episodes = config.num_eval_episodes
+    print(f"saved policy: Average Return = {average_return} over {episodes} episodes")
     if video is not None:
         print(f"video: {video}")
     return 0
@@ -196,9 +213,10 @@ def _run_script(script: Script, argv: list[str]) -> int:
             f"run directory {run.path} already holds a finished {script.name} run and "
             f"{script.name} does not resume; pick another --run-dir"
         )
-    run.claim(script.name)
-    run.write_provenance([f"-m{script.module}", *argv])
-    print(f"run directory: {run.path}")
-    script.run(config, run)
+    with _removed_if_nothing_saved(run):
+        run.claim(script.name)
+        run.write_provenance([f"-m{script.module}", *argv])
+        print(f"run directory: {run.path}")
+        script.run(config, run)
     print(f"done: outputs in {run.path}")
     return 0

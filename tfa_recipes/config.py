@@ -114,7 +114,9 @@ def coerce(kind: Any, value: Any, name: str = "value") -> Any:
             raise ValueError(value)
         return kind(value)
     except (TypeError, ValueError):
-        raise RecipeError(f"{flag_name(name)}: cannot read {value!r} as {_type_name(kind)}") from None
+        raise RecipeError(
+            f"{flag_name(name)}: cannot read {value!r} as {_type_name(kind)}"
+        ) from None
 
 
 def _type_name(kind: Any) -> str:

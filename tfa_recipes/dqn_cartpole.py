@@ -39,14 +39,18 @@ class Config(LoopConfig):
     replay_buffer_max_length: int = param("Reverb table size (FIFO beyond it)", minimum=1)
     batch_size: int = param("experience samples per train step", minimum=1)
     learning_rate: float = param("Adam learning rate", minimum=0)
-    fc_layer_params: tuple[int, ...] = param("hidden Dense layer sizes of the Q-network", minimum=None)
+    fc_layer_params: tuple[int, ...] = param(
+        "hidden Dense layer sizes of the Q-network", minimum=None
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.fc_layer_params or min(self.fc_layer_params) < 1:
             from tfa_recipes.errors import RecipeError
 
-            raise RecipeError(f"--fc-layer-params must be positive sizes, got {self.fc_layer_params}")
+            raise RecipeError(
+                f"--fc-layer-params must be positive sizes, got {self.fc_layer_params}"
+            )
 
 
 def make_env(config: Config, seed: int):

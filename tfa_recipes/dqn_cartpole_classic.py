@@ -36,7 +36,9 @@ class Config(LoopConfig):
         "random-policy steps stored before training (the first sample needs 2)", minimum=1
     )
     collect_steps_per_iteration: int = param("environment steps collected per iteration", minimum=1)
-    replay_buffer_max_length: int = param("TFUniformReplayBuffer length (oldest overwritten)", minimum=1)
+    replay_buffer_max_length: int = param(
+        "TFUniformReplayBuffer length (oldest overwritten)", minimum=1
+    )
     batch_size: int = param("experience samples per train step", minimum=1)
     learning_rate: float = param("Adam learning rate", minimum=0)
     fc_layer_params: tuple[int, ...] = param("hidden Dense layer sizes of the Q-network", minimum=1)
@@ -121,7 +123,9 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
 
 RECIPE = Recipe(
     name="dqn_cartpole_classic",
-    description="DQN on CartPole (older TF-Agents notebook: TFUniformReplayBuffer + DynamicStepDriver).",
+    description=(
+        "DQN on CartPole (older TF-Agents notebook: TFUniformReplayBuffer + DynamicStepDriver)."
+    ),
     config_cls=Config,
     make_env=make_env,
     build=build,

@@ -77,7 +77,9 @@ class Config(LoopConfig):
     eps_decay: float = param("decay time constant in environment steps (EPS_DECAY)", minimum=1)
     target_update: int = param("copy the target network every this many episodes", minimum=1)
     learning_rate: float = param("RMSprop learning rate (torch's default)", minimum=0)
-    rmsprop_rho: float = param("RMSprop decay of the squared-gradient average (torch's alpha)", minimum=0)
+    rmsprop_rho: float = param(
+        "RMSprop decay of the squared-gradient average (torch's alpha)", minimum=0
+    )
     rmsprop_epsilon: float = param("RMSprop epsilon", minimum=0)
     gradient_clip_value: float = param("clamp every gradient element to [-v, v]", minimum=0)
 

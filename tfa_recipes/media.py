@@ -125,7 +125,9 @@ def plot_returns(
 def plot_run_returns(run_dir: Path | RunDir, *, ylim_top: float | None = 250) -> Path:
     """returns.png of a run from its metrics.csv."""
     run = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
-    rows = [row for row in MetricsLog(run.metrics_csv).rows() if not math.isnan(row["AverageReturn"])]
+    rows = [
+        row for row in MetricsLog(run.metrics_csv).rows() if not math.isnan(row["AverageReturn"])
+    ]
     return plot_returns(
         [row["iteration"] for row in rows],
         [row["AverageReturn"] for row in rows],

@@ -38,7 +38,8 @@ def sequential_q_network(action_spec, fc_layer_params: Sequence[int]) -> sequent
         kernel_initializer=tf.keras.initializers.RandomUniform(minval=-0.03, maxval=0.03),
         bias_initializer=tf.keras.initializers.Constant(-0.2),
     )
-    return sequential.Sequential([dense_layer(units) for units in fc_layer_params] + [q_values_layer])
+    dense_layers = [dense_layer(units) for units in fc_layer_params]
+    return sequential.Sequential(dense_layers + [q_values_layer])
 
 
 def classic_q_network(

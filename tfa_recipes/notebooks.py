@@ -182,7 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="set a parameter, e.g. -p overrides \"{'num_iterations': 5000}\"")
     run.add_argument("--output", type=Path,
                      help="where to write the executed notebook (default: not written)")
-    run.add_argument("--timeout", type=float, default=24 * 3600, help="seconds for the whole notebook")
+    run.add_argument(
+        "--timeout", type=float, default=24 * 3600, help="seconds for the whole notebook"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "run":

@@ -25,21 +25,27 @@ class CompiledPyTFEagerPolicy(py_tf_eager_policy.PyTFEagerPolicy):
     def __init__(self, policy: tf_policy.TFPolicy) -> None:
         super().__init__(policy, use_tf_function=True)
         time_step_spec = tensor_spec.add_outer_dim(policy.time_step_spec, 1)
-        state_spec = tensor_spec.add_outer_dim(policy.policy_state_spec, 1)
-        action = tf.function(lambda time_step, policy_state: policy.action(time_step, policy_state))
-        self._policy_action_fn = action.get_concrete_function(time_step_spec, state_spec)
+        # TF-Agents policies are written for graphs without AutoGraph (common.function
+        # turns it off too); converting their source took most of a recipe's start-up.
         self._flat_action = None
-        if not tf.nest.flatten(policy.policy_state_spec):
-
-            def flat_action(*flat_time_step):
-                time_step = tf.nest.pack_sequence_as(time_step_spec, flat_time_step)
-                step = policy.action(time_step)
-                return tf.nest.flatten((step.action, step.info))
-
-            self._flat_action = tf.function(flat_action).get_concrete_function(
-                *tf.nest.flatten(time_step_spec)
+        if tf.nest.flatten(policy.policy_state_spec):
+            state_spec = tensor_spec.add_outer_dim(policy.policy_state_spec, 1)
+            action = tf.function(
+                lambda time_step, policy_state: policy.action(time_step, policy_state),
+                autograph=False,
             )
-            self._outputs = (policy.action_spec, policy.info_spec)
+            self._policy_action_fn = action.get_concrete_function(time_step_spec, state_spec)
+            return
+
+        def flat_action(*flat_time_step):
+            time_step = tf.nest.pack_sequence_as(time_step_spec, flat_time_step)
+            step = policy.action(time_step)
+            return tf.nest.flatten((step.action, step.info))
+
+        self._flat_action = tf.function(flat_action, autograph=False).get_concrete_function(
+            *tf.nest.flatten(time_step_spec)
+        )
+        self._outputs = (policy.action_spec, policy.info_spec)
 
     def _action(self, time_step, policy_state, seed=None) -> policy_step.PolicyStep:
         if self._flat_action is None or seed is not None:

@@ -44,7 +44,9 @@ class Config(LoopConfig):
         "Reverb table size, and the longest episode the observer writes", minimum=1
     )
     learning_rate: float = param("Adam learning rate", minimum=0)
-    fc_layer_params: tuple[int, ...] = param("hidden Dense layer sizes of the actor network", minimum=1)
+    fc_layer_params: tuple[int, ...] = param(
+        "hidden Dense layer sizes of the actor network", minimum=1
+    )
 
 
 def make_env(config: Config, seed: int):

@@ -132,6 +132,11 @@ class RunDir:
         return json.loads(self.summary_json.read_text())
 
 
+# What a run directory holds before its run has done anything (see RunDir.claim and
+# RunDir.write_provenance).
+PROVENANCE = frozenset({"run.json", "command.txt", "versions.json"})
+
+
 def new_run_dir(recipe: str, seed: int, base: Path = Path("runs")) -> RunDir:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = base / recipe / f"{stamp}_seed{seed}"
