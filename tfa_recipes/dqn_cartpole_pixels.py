@@ -12,11 +12,9 @@ target network copied every 10 episodes; 200 episodes, then 100 test games.
 How the tutorial maps onto TF-Agents (where it does not, the choice closest to it):
 - One loop iteration is one episode, so `num_iterations = 200` is the tutorial's
   `num_episodes`, and the intervals count episodes (a test every 50, as the tutorial).
-- Training: one update per environment step once the memory holds a batch, the
-  tutorial's `optimize_model()` after every step. The episode is collected first
-  (`PyDriver`, one episode), then its updates run: the same number of updates on the
-  same memory, but the acting network is the one from the start of the episode, where
-  the tutorial's changes during it.
+- Training: one update after every environment step once the memory holds a batch,
+  the tutorial's `optimize_model()`: a `PyDriver` takes one step at a time, so the
+  network that acts changes during an episode, as the tutorial's does.
 - Target network: the tutorial copies it after episodes 0, 10, 20, ... DqnAgent's
   `target_update_period` counts train steps, and an episode's steps vary (10 to 500),
   so the agent's own updates are off and the recipe copies the weights (with batch
@@ -28,7 +26,9 @@ How the tutorial maps onto TF-Agents (where it does not, the choice closest to i
   recipe leaves it off and sets Keras' `clipvalue=1.0` on RMSprop, which is the
   element-wise clamp.
 - RMSprop: torch's defaults (lr 0.01, alpha 0.99, eps 1e-8), not Keras' (0.001, 0.9,
-  1e-7). Keras adds epsilon inside the square root, torch outside it.
+  1e-7). Keras adds epsilon inside the square root, torch outside it, so the recipe's
+  epsilon is 1e-16: the same 1e-8 floor under small gradients (Keras' 1e-8 would make
+  it 1e-4 and damp the first updates).
 - Huber loss: `nn.SmoothL1Loss()` is `element_wise_huber_loss` averaged over the batch.
 - Batch norm when acting: the tutorial never calls `policy_net.eval()`, so it picks
   actions with batch statistics of a single frame; TF-Agents policies call the network
@@ -143,24 +143,14 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
         if not trajectory.is_boundary():
             steps_done.assign_add(1)
 
-    collect_driver = py_driver.PyDriver(
-        train_py_env,
-        CompiledPyTFEagerPolicy(agent.collect_policy),
-        [replay.add_batch_observer(memory), count_step],
-        max_episodes=1,
-    )
-    state: dict[str, Any] = {"time_step": train_py_env.reset(), "updates": 0}
-
-    def collect() -> int:
-        before = int(steps_done.numpy())
-        state["time_step"], _ = collect_driver.run(state["time_step"])
-        after = int(steps_done.numpy())
-        # optimize_model() runs after each step once len(memory) >= BATCH_SIZE.
-        state["updates"] = max(0, after - max(before, config.batch_size - 1))
-        state["episode"] = int(episodes_done.numpy())
-        episodes_done.assign_add(1)
-        return after - before
-
+    # One step per driver call: the tutorial runs optimize_model() after every step, so
+    # the network that acts changes during an episode.
+    collect_policy = CompiledPyTFEagerPolicy(agent.collect_policy)
+    observers = [replay.add_batch_observer(memory), count_step]
+    step_driver = py_driver.PyDriver(train_py_env, collect_policy, observers, max_steps=1)
+    # From an episode's last step: only the step into the reset (a boundary in the memory).
+    boundary_driver = py_driver.PyDriver(train_py_env, collect_policy, observers, max_episodes=1)
+    state: dict[str, Any] = {"time_step": train_py_env.reset()}
     # Sampled when trained on, as `memory.sample(BATCH_SIZE)`; pairs of steps make the
     # (state, action, next_state, reward) transitions.
     dataset = memory.as_dataset(sample_batch_size=config.batch_size, num_steps=2)
@@ -176,20 +166,25 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
             q_net.variables, target_q_net.variables, tau=1.0, tau_non_trainable=1.0
         )
 
-    def train_step() -> Any:
+    def play_episode_and_train() -> tuple[int, Any]:
+        before = int(steps_done.numpy())
         loss_info = None
-        if state["updates"] and "iterator" not in state:
-            state["iterator"] = iter(dataset)
-        for _ in range(state["updates"]):
-            loss_info = update(state["iterator"])
-        if state["episode"] % config.target_update == 0:
+        while not state["time_step"].is_last():
+            state["time_step"], _ = step_driver.run(state["time_step"])
+            # optimize_model() runs once len(memory) >= BATCH_SIZE.
+            if int(steps_done.numpy()) >= config.batch_size:
+                if "iterator" not in state:
+                    state["iterator"] = iter(dataset)
+                loss_info = update(state["iterator"])
+        state["time_step"], _ = boundary_driver.run(state["time_step"])
+        if int(episodes_done.numpy()) % config.target_update == 0:
             copy_to_target()
-        return loss_info
+        episodes_done.assign_add(1)
+        return int(steps_done.numpy()) - before, loss_info
 
     return Pieces(
         agent=agent,
-        collect=collect,
-        train_step=train_step,
+        collect_and_train=play_episode_and_train,
         trackables={
             "replay_memory": memory,
             "steps_done": steps_done,
