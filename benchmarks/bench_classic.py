@@ -16,10 +16,8 @@ Timings depend on the machine's load: other processes sharing the cores slow eve
 from __future__ import annotations
 
 import argparse
-import importlib
-import tempfile
+import os
 import time
-from pathlib import Path
 
 import tensorflow as tf
 from tf_agents.agents.dqn import dqn_agent
@@ -29,11 +27,9 @@ from tf_agents.policies import random_tf_policy
 from tf_agents.replay_buffers import tf_uniform_replay_buffer
 from tf_agents.trajectories import trajectory
 from tf_agents.utils import common
+from timing import print_table, recipe_run
 
-import tfa_recipes  # noqa: F401  (headless set-up before TensorFlow loads)
-from tfa_recipes.config import load_config
 from tfa_recipes.evaluation import compute_avg_return
-from tfa_recipes.runs import RunDir
 
 
 def notebook_loop(num_iterations: int, seed: int) -> dict:
@@ -112,25 +108,6 @@ def notebook_loop(num_iterations: int, seed: int) -> dict:
     }
 
 
-def recipe_run(name: str, num_iterations: int, seed: int) -> dict:
-    """A recipe through `Recipe.train`, without the videos."""
-    module = importlib.import_module(f"tfa_recipes.{name}")
-    config = load_config(
-        module.Config, name, num_iterations=num_iterations, seed=seed, num_video_episodes=0
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        run = RunDir(Path(tmp) / "run")
-        run.claim(name)
-        started = time.perf_counter()
-        summary = module.RECIPE.train(config, run)
-        seconds = time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "env_steps": summary["environment_steps"] - config.initial_collect_steps,
-        "final_return": summary["final_average_return"],
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-iterations", type=int, default=20000)
@@ -140,18 +117,14 @@ def main() -> None:
         "eager loop takes several times longer)"
     )
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     rows = {}
     if not args.skip_notebook:
         rows["notebook loop"] = notebook_loop(args.num_iterations, args.seed)
     for name in ("dqn_cartpole_classic", "dqn_cartpole"):
         rows[name] = recipe_run(name, args.num_iterations, args.seed)
-    print(f"\nCartPole DQN, {args.num_iterations} iterations, seed {args.seed}")
-    print(f"{'':21} {'seconds':>9} {'env steps/s':>12} {'final return':>13}")
-    for name, row in rows.items():
-        print(
-            f"{name:21} {row['seconds']:9.1f} {row['env_steps'] / row['seconds']:12.0f} "
-            f"{row['final_return']:13.1f}"
-        )
+    title = f"CartPole DQN, {args.num_iterations} iterations, seed {args.seed}"
+    print_table(title, rows, load_before)
     if "notebook loop" in rows:
         ratio = rows["notebook loop"]["seconds"] / rows["dqn_cartpole_classic"]["seconds"]
         print(f"speed-up (notebook seconds / dqn_cartpole_classic seconds): {ratio:.2f}x")

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import reverb
 import tensorflow as tf
@@ -25,12 +23,9 @@ from tf_agents.policies import py_tf_eager_policy, random_tf_policy
 from tf_agents.replay_buffers import reverb_replay_buffer, reverb_utils
 from tf_agents.specs import tensor_spec
 from tf_agents.utils import common
+from timing import print_table, recipe_run
 
-import tfa_recipes  # noqa: F401  (headless set-up before TensorFlow loads)
-from tfa_recipes import dqn_cartpole
-from tfa_recipes.config import load_config
 from tfa_recipes.evaluation import compute_avg_return
-from tfa_recipes.runs import RunDir
 
 
 def tutorial_loop(num_iterations: int, seed: int) -> dict:
@@ -136,29 +131,6 @@ def tutorial_loop(num_iterations: int, seed: int) -> dict:
     return {"seconds": seconds, "env_steps": num_iterations, "final_return": float(returns[-1])}
 
 
-def recipe_run(num_iterations: int, seed: int) -> dict:
-    """`dqn_cartpole` through its real entry point, without the videos (the tutorial's timed
-    cell has none); its evaluation, checkpoints, metrics, plot and exported policy are in."""
-    config = load_config(
-        dqn_cartpole.Config,
-        "dqn_cartpole",
-        num_iterations=num_iterations,
-        seed=seed,
-        num_video_episodes=0,
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        run = RunDir(Path(tmp) / "run")
-        run.claim("dqn_cartpole")
-        started = time.perf_counter()
-        summary = dqn_cartpole.RECIPE.train(config, run)
-        seconds = time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "env_steps": summary["environment_steps"] - config.initial_collect_steps,
-        "final_return": summary["final_average_return"],
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-iterations", type=int, default=20000)
@@ -167,19 +139,12 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     rows = {
         "tutorial loop": tutorial_loop(args.num_iterations, args.seed),
-        "dqn_cartpole": recipe_run(args.num_iterations, args.seed),
+        "dqn_cartpole": recipe_run("dqn_cartpole", args.num_iterations, args.seed),
     }
-    print(f"\nCartPole DQN, {args.num_iterations} iterations, seed {args.seed}")
-    print(f"{'':15} {'seconds':>9} {'env steps/s':>12} {'final return':>13}")
-    for name, row in rows.items():
-        print(
-            f"{name:15} {row['seconds']:9.1f} {row['env_steps'] / row['seconds']:12.0f} "
-            f"{row['final_return']:13.1f}"
-        )
+    title = f"CartPole DQN, {args.num_iterations} iterations, seed {args.seed}"
+    print_table(title, rows, load_before)
     ratio = rows["tutorial loop"]["seconds"] / rows["dqn_cartpole"]["seconds"]
     print(f"speed-up (tutorial seconds / recipe seconds): {ratio:.2f}x")
-    print(f"CPU cores: {os.cpu_count()}, load average before: {load_before:.2f}")
-
 
 if __name__ == "__main__":
     main()
