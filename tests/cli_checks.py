@@ -62,7 +62,9 @@ def assert_one_line_error(result: CliResult, expected: str) -> None:
     assert "Traceback" not in result.stderr
 
 
-def interrupt_when(module: str, args: list[str], line_prefix: str, timeout: float = 300) -> tuple[int, str]:
+def interrupt_when(
+    module: str, args: list[str], line_prefix: str, timeout: float = 300
+) -> tuple[int, str]:
     """Start `python -m module args`, send SIGINT once stdout shows `line_prefix`; the
     exit code and stderr."""
     process = subprocess.Popen(

@@ -106,7 +106,9 @@ def test_eval_only_replays_the_exported_policy(tiny_run):
 
 def test_evaluate_command_finds_the_recipe_from_the_run(tiny_run):
     run_dir, _ = tiny_run
-    result = run_cli("tfa_recipes", "evaluate", "--run-dir", str(run_dir), "--num-video-episodes", "0")
+    result = run_cli(
+        "tfa_recipes", "evaluate", "--run-dir", str(run_dir), "--num-video-episodes", "0"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "saved policy: Average Return = " in result.stdout
 
@@ -117,7 +119,9 @@ def test_resume_continues_from_the_checkpoint_with_its_replay(tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     second = run_cli(RECIPE, "--run-dir", str(run_dir), "--num-iterations", "90")
     assert second.returncode == 0, second.stderr[-2000:]
-    resumed = re.search(r"resuming from iteration 60 \(124 environment steps, (\d+) replay items\)", second.stdout)
+    resumed = re.search(
+        r"resuming from iteration 60 \(124 environment steps, (\d+) replay items\)", second.stdout
+    )
     assert resumed and int(resumed.group(1)) > 100, second.stdout
     assert "random policy" not in second.stdout
     with (run_dir / "metrics.csv").open() as handle:
@@ -179,7 +183,8 @@ def test_a_run_stopped_by_bad_input_leaves_no_directory_behind(tmp_path):
         assert result.returncode == 2, result.stderr[-2000:]
     assert not created.exists()
     # A directory the user made is theirs: only the run's own marker files are added.
-    assert {path.name for path in existing.iterdir()} == {"run.json", "command.txt", "versions.json"}
+    names = {path.name for path in existing.iterdir()}
+    assert names == {"run.json", "command.txt", "versions.json"}
 
 
 def test_run_directory_of_another_recipe_is_refused(tmp_path):

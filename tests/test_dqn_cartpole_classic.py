@@ -108,14 +108,16 @@ def test_a_larger_budget_continues_with_the_checkpointed_replay(tmp_path):
 
 def test_sigint_saves_progress_and_the_run_resumes(tmp_path):
     run_dir = tmp_path / "run"
-    args = [*TINY, "--num-iterations", "1000000", "--num-video-episodes", "0", "--run-dir", str(run_dir)]
+    args = [*TINY, "--num-iterations", "1000000", "--num-video-episodes", "0"]
+    args += ["--run-dir", str(run_dir)]
     returncode, stderr = interrupt_when(RECIPE, args, "step = 40:")
     assert returncode == 130
     stopped_at = interrupted_iteration(stderr)
     assert stopped_at >= 40
     resumed = run_cli(RECIPE, "--run-dir", str(run_dir), "--num-iterations", str(stopped_at + 30))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert f"resuming from iteration {stopped_at} ({64 + stopped_at} environment steps)" in resumed.stdout
+    expected = f"resuming from iteration {stopped_at} ({64 + stopped_at} environment steps)"
+    assert expected in resumed.stdout
     assert read_summary(run_dir)["environment_steps"] == 64 + stopped_at + 30
 
 

@@ -147,3 +147,50 @@ def test_bad_input_is_one_line_and_exit_2(flags, expected, tmp_path):
     assert len(result.error_lines) == 1, result.stderr[-2000:]
     assert expected in result.error_lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_per_frame_batch_norm_is_training_mode_on_each_frame_alone():
+    import tensorflow as tf
+    from tf_agents.specs import tensor_spec
+
+    from tfa_recipes import networks
+
+    observation_spec = tensor_spec.BoundedTensorSpec((40, 90, 3), tf.float32, -1.0, 1.0)
+    action_spec = tensor_spec.BoundedTensorSpec((), tf.int64, 0, 1)
+    q_net = networks.pixel_q_network(observation_spec, action_spec)
+    q_net.create_variables()
+    frames = tf.random.stateless_uniform([3, 40, 90, 3], seed=(1, 2), minval=-0.2, maxval=0.2)
+
+    moving_before = [v.numpy() for v in q_net.variables if "moving" in v.name]
+
+    per_frame, _ = networks.PerFrameBatchNorm(q_net)(frames)
+
+    moving_after = [v.numpy() for v in q_net.variables if "moving" in v.name]
+    assert len(moving_after) == 6
+    assert all(np.array_equal(a, b) for a, b in zip(moving_before, moving_after, strict=True))
+
+    # The tutorial's select_action: policy_net in training mode on a batch of one frame.
+    one_at_a_time = np.concatenate(
+        [q_net(frames[i : i + 1], training=True)[0].numpy() for i in range(3)]
+    )
+    np.testing.assert_allclose(per_frame.numpy(), one_at_a_time, atol=1e-4)
+    # Another frame beside it in the batch changes nothing (a batched evaluation).
+    alone, _ = networks.PerFrameBatchNorm(q_net)(frames[:1])
+    np.testing.assert_allclose(alone.numpy(), per_frame.numpy()[:1], atol=1e-5)
+    # Different from the moving averages, which it reads nothing from.
+    inference, _ = q_net(frames, training=False)
+    assert not np.allclose(inference.numpy(), per_frame.numpy(), atol=1e-3)
+
+
+def test_acting_with_frame_statistics_runs_end_to_end(tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        RECIPE, *TINY, "--num-video-episodes", "0", "--act-with-frame-statistics", "true",
+        "--run-dir", str(run_dir),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["act_with_frame_statistics"] is True
+    summary = read_summary(run_dir)
+    assert [iteration for iteration, _ in summary["evaluations"]] == [0, 2, 4]
+    assert all(9 <= value <= 500 for _, value in summary["evaluations"])

@@ -228,7 +228,9 @@ def test_injecting_twice_replaces_the_first_injection(tmp_path):
     notebook = notebooks.read(_notebook(tmp_path))
     notebooks.inject_parameters(notebook, {"run_dir": "a"})
     notebooks.inject_parameters(notebook, {"run_dir": "b"})
-    injected = [cell for cell in notebook.cells if "injected-parameters" in cell.metadata.get("tags", [])]
+    injected = [
+        cell for cell in notebook.cells if "injected-parameters" in cell.metadata.get("tags", [])
+    ]
     assert [cell.source.splitlines()[-1] for cell in injected] == ["run_dir = 'b'"]
 
 

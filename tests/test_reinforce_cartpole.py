@@ -114,7 +114,8 @@ def test_a_larger_budget_continues_a_finished_run(tmp_path):
 
 def test_sigint_saves_progress_and_the_run_resumes(tmp_path):
     run_dir = tmp_path / "run"
-    args = [*TINY, "--num-iterations", "100000", "--num-video-episodes", "0", "--run-dir", str(run_dir)]
+    args = [*TINY, "--num-iterations", "100000", "--num-video-episodes", "0"]
+    args += ["--run-dir", str(run_dir)]
     returncode, stderr = interrupt_when(RECIPE, args, "step = 4:")
     assert returncode == 130
     stopped_at = interrupted_iteration(stderr)
@@ -130,7 +131,10 @@ def test_sigint_saves_progress_and_the_run_resumes(tmp_path):
     [
         (("--env-name", "NoSuchEnv-v0"), "unknown environment 'NoSuchEnv-v0'"),
         (("--num-iterations", "-5"), "--num-iterations must be >= 1, got -5"),
-        (("--collect-episodes-per-iteration", "0"), "--collect-episodes-per-iteration must be >= 1"),
+        (
+            ("--collect-episodes-per-iteration", "0"),
+            "--collect-episodes-per-iteration must be >= 1",
+        ),
         (("--learning-rate", "fast"), "--learning-rate: cannot read 'fast' as float"),
         (("--fc-layer-params", "100,-3"), "--fc-layer-params must be one or more values >= 1"),
         (("--no-such-flag", "1"), "unrecognized arguments: --no-such-flag"),

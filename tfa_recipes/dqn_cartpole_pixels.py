@@ -31,9 +31,13 @@ How the tutorial maps onto TF-Agents (where it does not, the choice closest to i
   it 1e-4 and damp the first updates).
 - Huber loss: `nn.SmoothL1Loss()` is `element_wise_huber_loss` averaged over the batch.
 - Batch norm when acting: the tutorial never calls `policy_net.eval()`, so it picks
-  actions with batch statistics of a single frame; TF-Agents policies call the network
+  actions with batch statistics of a single frame. TF-Agents policies call the network
   with `training=False`, i.e. the moving averages, which is what batch norm is meant
-  to do at inference (and what the tutorial's target network does).
+  to do at inference (and what the tutorial's target network does): the default.
+  `--act-with-frame-statistics true` acts (collection, evaluation, videos) as the
+  tutorial does, through `networks.PerFrameBatchNorm`; the exported policy keeps the
+  moving averages. The tutorial's acting calls also feed torch's running averages;
+  here only the updates do.
 - Episode ends: the tutorial treats the 500-step time limit like a fall (no bootstrap);
   TF-Agents' `TimeLimit` keeps the discount, so a truncated episode bootstraps.
 - The random baseline and every evaluation play `num_eval_episodes` = 100 games, the
@@ -53,6 +57,7 @@ from typing import Any
 
 import tensorflow as tf
 from tf_agents.drivers import py_driver
+from tf_agents.policies import epsilon_greedy_policy, greedy_policy, q_policy
 from tf_agents.specs import tensor_spec
 from tf_agents.utils import common
 
@@ -82,6 +87,10 @@ class Config(LoopConfig):
     )
     rmsprop_epsilon: float = param("RMSprop epsilon", minimum=0)
     gradient_clip_value: float = param("clamp every gradient element to [-v, v]", minimum=0)
+    act_with_frame_statistics: bool = param(
+        "pick actions with batch norm normalising each frame by its own statistics, as the "
+        "tutorial's never-eval()ed network (false: the moving averages)"
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -143,9 +152,17 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
         if not trajectory.is_boundary():
             steps_done.assign_add(1)
 
+    eval_policy = None
+    acting_policy = agent.collect_policy
+    if config.act_with_frame_statistics:
+        greedy = q_policy.QPolicy(
+            time_step_spec, action_spec, q_network=networks.PerFrameBatchNorm(q_net)
+        )
+        acting_policy = epsilon_greedy_policy.EpsilonGreedyPolicy(greedy, epsilon=epsilon)
+        eval_policy = greedy_policy.GreedyPolicy(greedy)
     # One step per driver call: the tutorial runs optimize_model() after every step, so
     # the network that acts changes during an episode.
-    collect_policy = CompiledPyTFEagerPolicy(agent.collect_policy)
+    collect_policy = CompiledPyTFEagerPolicy(acting_policy)
     observers = [replay.add_batch_observer(memory), count_step]
     step_driver = py_driver.PyDriver(train_py_env, collect_policy, observers, max_steps=1)
     # From an episode's last step: only the step into the reset (a boundary in the memory).
@@ -185,6 +202,7 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
     return Pieces(
         agent=agent,
         collect_and_train=play_episode_and_train,
+        eval_policy=eval_policy,
         trackables={
             "replay_memory": memory,
             "steps_done": steps_done,

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 
 import tensorflow as tf
-from tf_agents.networks import actor_distribution_network, q_network, sequential
+from tf_agents.networks import actor_distribution_network, network, q_network, sequential
 from tf_agents.specs import tensor_spec
 
 
@@ -136,3 +136,34 @@ def pixel_q_network(
         tf.keras.layers.Dense(num_actions(action_spec), **torch_default_initializers(fc_units)),
     ]
     return sequential.Sequential(layers, input_spec=tensor_spec.from_spec(observation_spec))
+
+
+class PerFrameBatchNorm(network.Network):
+    """`q_net` (a `Sequential`) with each batch norm using the statistics of each frame.
+
+    Why: the PyTorch DQN tutorial never calls `policy_net.eval()`, so it picks actions
+    (training and test games alike) with batch norm in training mode on a batch of one
+    frame: every channel is normalised by its mean and variance over that frame's pixels.
+    A Keras layer in training mode would pool the statistics over the whole batch (and
+    a batched evaluation plays many games at once), so this forward pass computes them
+    per frame. It shares `q_net`'s variables and leaves its moving averages alone.
+    """
+
+    def __init__(self, q_net: sequential.Sequential) -> None:
+        super().__init__(
+            input_tensor_spec=q_net.input_tensor_spec, state_spec=(), name="PerFrameBatchNorm"
+        )
+        self._q_net = q_net
+
+    def call(self, observation, step_type=None, network_state=(), training=False):
+        del step_type, training  # batch norm always normalises per frame here
+        x = observation
+        for layer in self._q_net.layers:
+            if isinstance(layer, tf.keras.layers.BatchNormalization):
+                mean, variance = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+                x = tf.nn.batch_normalization(
+                    x, mean, variance, layer.beta, layer.gamma, layer.epsilon
+                )
+            else:
+                x = layer(x)
+        return x, network_state
