@@ -206,34 +206,45 @@ def test_bad_input_is_one_line_and_exit_2(flags, expected):
     assert "Traceback" not in result.stderr
 
 
-# The book's full run (50,000 iterations, 20,000 random steps first) takes hours on this
-# machine, so the regression check is a short budget with a faster epsilon decay and
-# target updates. Figures measured here: below.
-LONG = (
-    "--num-iterations", "8000",
-    "--initial-collect-steps", "10000",
-    "--epsilon-decay-steps", "4000",
-    "--target-update-period", "500",
-    "--eval-interval", "2000",
-    "--checkpoint-interval", "8000",
-    "--num-video-episodes", "0",
-)
-# Measured once (seed 42, `TFA_ATARI_LONG=1`, 8,000 iterations = 32,000 env steps after
-# 10,000 random ones; 2,863 s of training at 14.7 env steps/s, niced behind other jobs on
-# the 2 cores): evaluations (10 episodes, epsilon 0.05) 0.6, 0.8, 0.0, 9.9, 1.9 at
-# iterations 0, 2,000, ..., 8,000 against a random policy's 1.4; training metrics
-# AverageReturn 1.4 -> 1.9-2.3. One noisy run: it shows the agent can beat random (the
-# best evaluation) but not a steady lead at this budget. The book's 5-8 came after
-# ~196,000 env steps (about 6x this budget).
+# The book's budget, as the book runs it: 50,000 iterations (200,000 env steps) after
+# 20,000 random steps, epsilon 1.0 -> 0.01 over 62,500 train steps, seed 42; evaluations
+# every 2,500 iterations. The book's log: AverageReturn 1.7 early, 5.1-7.8 at
+# 176k-196k env steps. Measured here (this command, idle machine apart from one CI run
+# for ~40 min): training AverageReturn 0.8-1.5 over iterations 1,000-5,000, 2.5-3.5 at
+# 39,000-42,000, 4.3 and 4.9 at 43,000-44,000 (172k-176k env steps), then 6.2, 6.0, 5.3,
+# 4.6, 6.9, 4.8 at 45,000-50,000 (last five: mean 5.5). Evaluations swing: 0.0-2.8 from
+# 15,000 to 32,500, then 10.2, 0.2, 2.0, 10.6, 10.6, 3.0, 0.4 (35,000-50,000): the greedy
+# policy at epsilon 0.05 sometimes pins the paddle to a wall (episodes of exactly 120
+# steps, 0 points). 7,660 s of training (28.7 env steps/s with other jobs on the cores
+# for about half of it; 45-57 env steps/s while alone).
+# The bar: the last five logged training returns (46,000-50,000) average >= 3 (twice the
+# random policy's 1.4, and the run's early 1.2) and rise >= 1.5 over the first five; one
+# evaluation (10 games, epsilon 0.05) from iteration 25,000 on reaches >= 5. One seed: a
+# run takes over an hour.
+LONG = ("--eval-interval", "2500", "--num-video-episodes", "0")
+
+
+def training_returns(run_dir: Path) -> list[float]:
+    with (run_dir / "metrics.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [float(row["TrainAverageReturn"]) for row in rows if row["TrainAverageReturn"]]
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(
-    os.environ.get("TFA_ATARI_LONG") != "1", reason="set TFA_ATARI_LONG=1 (about 40 min)"
+    os.environ.get("TFA_ATARI_LONG") != "1",
+    reason="set TFA_ATARI_LONG=1 (the book's budget: 80-100 min here)",
 )
-def test_a_short_training_budget_beats_the_random_policy(tmp_path):
+def test_the_books_budget_learns_breakout(tmp_path):
     run_dir = tmp_path / "run"
     result = run_cli(RECIPE, *LONG, "--run-dir", str(run_dir), timeout=4 * 3600)
     assert result.returncode == 0, result.stderr[-3000:]
+    returns = training_returns(run_dir)
+    assert len(returns) == 50
+    early, late = sum(returns[:5]) / 5, sum(returns[-5:]) / 5
+    assert late >= 3.0 and late >= early + 1.5, returns
     summary = read_summary(run_dir)
-    assert summary["best_average_return"] > summary["random_average_return"] + 1.0
+    # The second half only: an early evaluation can score by chance (10.5 at 5,000 here).
+    late_evaluations = [value for iteration, value in summary["evaluations"] if iteration >= 25000]
+    assert max(late_evaluations) >= 5.0, summary["evaluations"]
+    assert summary["random_average_return"] < 3.0

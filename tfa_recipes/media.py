@@ -132,7 +132,8 @@ def plot_run_returns(run_dir: Path | RunDir, *, ylim_top: float | None = 250) ->
         [row["iteration"] for row in rows],
         [row["AverageReturn"] for row in rows],
         run.returns_png,
-        title=run.path.parent.name,
+        # The recipe's name, whatever --run-dir the run was given.
+        title=run.recipe() or run.path.parent.name,
         ylim_top=ylim_top,
     )
 
