@@ -74,7 +74,7 @@ def test_metrics_count_episodes_and_their_environment_steps(tiny_run):
     assert 8 <= summary["random_average_return"] <= 500
 
 
-@pytest.mark.parametrize("name", ["trained-agent", "random-agent"])
+@pytest.mark.parametrize("name", ["trained-agent", "random-agent", "best-agent"])
 def test_gifs_decode_to_full_cartpole_frames(tiny_run, name):
     run_dir, _ = tiny_run
     path = run_dir / f"{name}.gif"
@@ -116,6 +116,23 @@ def test_eval_only_plays_the_exported_policy_on_screen_patches(tiny_run):
     assert iio.imread(run_dir / "saved-policy.gif").shape[1:] == (400, 600, 3)
 
 
+def test_the_policy_at_its_best_evaluation_is_exported(tiny_run):
+    run_dir, _ = tiny_run
+    summary = read_summary(run_dir)
+    returns = [value for _, value in summary["evaluations"]]
+    first_best = next(it for it, value in summary["evaluations"] if value == max(returns))
+    assert summary["best_policy"] == {"iteration": first_best, "average_return": max(returns)}
+    assert (run_dir / "policies" / "best_policy" / "saved_model.pb").is_file()
+
+
+def test_eval_only_best_plays_the_policy_kept_at_the_best_evaluation(tiny_run):
+    run_dir, _ = tiny_run
+    result = run_cli(RECIPE, "--run-dir", str(run_dir), "--eval-only", "--best")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "best saved policy: Average Return = " in result.stdout
+    assert iio.imread(run_dir / "saved-best-policy.gif").shape[1:] == (400, 600, 3)
+
+
 def test_resume_continues_the_schedule_and_the_replay_memory(tiny_run, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_run[0], run_dir)
@@ -139,6 +156,7 @@ def test_resume_continues_the_schedule_and_the_replay_memory(tiny_run, tmp_path)
         (("--env-name", "MountainCar-v0"), "--env-name must be a CartPole environment"),
         (("--gamma", "1.5"), "--gamma must be <= 1, got 1.5"),
         (("--eps-decay", "0"), "--eps-decay must be >= 1, got 0.0"),
+        (("--best",), "--best goes with --eval-only"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(flags, expected, tmp_path):

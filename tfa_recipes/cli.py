@@ -68,6 +68,12 @@ def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPars
         action="store_true",
         help="load the exported policy of --run-dir, report its average return and film it",
     )
+    parser.add_argument(
+        "--best",
+        action="store_true",
+        help="with --eval-only: the policy exported at the best evaluation "
+        "(policies/best_policy, recipes that keep one)",
+    )
     return parser
 
 
@@ -80,9 +86,8 @@ def run_recipe(recipe: Any, argv: Sequence[str] | None = None) -> int:
 def _run_recipe(recipe: Any, argv: list[str]) -> int:
     defaults = read_recipe_file(recipe.name)
     args = build_parser(recipe, defaults).parse_args(argv)
-    overrides = {
-        key: value for key, value in vars(args).items() if key not in ("run_dir", "eval_only")
-    }
+    not_config = ("run_dir", "eval_only", "best")
+    overrides = {key: value for key, value in vars(args).items() if key not in not_config}
     run = RunDir(args.run_dir) if args.run_dir else None
     if run is not None and run.has_run():
         run.claim(recipe.name)
@@ -93,8 +98,10 @@ def _run_recipe(recipe: Any, argv: list[str]) -> int:
             raise RecipeError("--eval-only needs --run-dir naming a finished run")
         config = build_config(recipe.config_cls, {**defaults, **overrides})
         run = run or new_run_dir(recipe.name, config.seed)
+    if args.best and not args.eval_only:
+        raise RecipeError("--best goes with --eval-only")
     if args.eval_only:
-        return _replay(recipe, config, run)
+        return _replay(recipe, config, run, best=args.best)
     with _removed_if_nothing_saved(run):
         run.claim(recipe.name)
         run.write_provenance([f"-m{recipe.module}", *argv])
@@ -140,10 +147,11 @@ def one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-def _replay(recipe: Any, config: Any, run: RunDir) -> int:
-    average_return, video = recipe.replay(config, run)
+def _replay(recipe: Any, config: Any, run: RunDir, *, best: bool) -> int:
+    average_return, video = recipe.replay(config, run, best=best)
     episodes = config.num_eval_episodes
-    print(f"saved policy: Average Return = {average_return} over {episodes} episodes")
+    name = "best saved policy" if best else "saved policy"
+    print(f"{name}: Average Return = {average_return} over {episodes} episodes")
     if video is not None:
         print(f"video: {video}")
     return 0

@@ -13,6 +13,7 @@ runs/<recipe>/<timestamp>_seed<k>/
   train/            TensorBoard summaries of the loss; checkpoints/ under it
   eval/             TensorBoard summaries of the returns
   policies/policy   the greedy policy exported with PolicySaver
+  policies/best_policy  the same at its best evaluation (recipes that ask for it)
   replay/           replay contents saved with the checkpoint (Reverb)
 """
 
@@ -88,6 +89,10 @@ class RunDir:
     @property
     def policy_dir(self) -> Path:
         return self.path / "policies" / "policy"
+
+    @property
+    def best_policy_dir(self) -> Path:
+        return self.path / "policies" / "best_policy"
 
     @property
     def replay_dir(self) -> Path:

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.agents import tf_agent
 from tf_agents.environments import py_environment
-from tf_agents.policies import policy_saver, random_py_policy, tf_policy
+from tf_agents.policies import policy_saver, py_tf_eager_policy, random_py_policy, tf_policy
 from tf_agents.utils import common
 
 from tfa_recipes import media
@@ -92,6 +92,9 @@ class Recipe:
     plot_ylim_top: float | None = 250
     # Frames per video at most (None: whole episodes); Atari episodes can last 27,000 steps.
     max_video_frames: int | None = None
+    # Also export the greedy policy at its best evaluation (policies/best_policy), for a
+    # recipe whose returns rise and collapse again during training (vanilla DQN from pixels).
+    export_best_policy: bool = False
 
     @property
     def module(self) -> str:
@@ -100,8 +103,8 @@ class Recipe:
     def train(self, config: Any, run: RunDir) -> dict[str, Any]:
         return train(self, config, run)
 
-    def replay(self, config: Any, run: RunDir) -> tuple[float, Any]:
-        return replay_saved_policy(self, config, run)
+    def replay(self, config: Any, run: RunDir, *, best: bool = False) -> tuple[float, Any]:
+        return replay_saved_policy(self, config, run, best=best)
 
     def main(self, argv: list[str] | None = None) -> int:
         from tfa_recipes.cli import run_recipe
@@ -207,6 +210,21 @@ def train(
     train_writer = tf.summary.create_file_writer(str(run.train_dir))
     eval_writer = tf.summary.create_file_writer(str(run.eval_dir))
 
+    best_saver: list[policy_saver.PolicySaver] = []
+
+    def keep_if_best(iteration: int, average_return: float) -> None:
+        best = summary.get("best_policy")
+        if not recipe.export_best_policy or (best and best["average_return"] >= average_return):
+            return
+        if not best_saver:
+            best_saver.append(
+                policy_saver.PolicySaver(agent.policy, batch_size=None, train_step=iteration_var)
+            )
+        iteration_var.assign(iteration)
+        best_saver[0].save(str(run.best_policy_dir))
+        summary["best_policy"] = {"iteration": iteration, "average_return": average_return}
+        run.write_summary(summary)
+
     if start == 0:
         random_result = evaluator.random_baseline()
         out(f"random policy: Average Return = {random_result.average_return}")
@@ -223,6 +241,7 @@ def train(
             wall_seconds=time.perf_counter() - started,
         )
         _write_scalars(eval_writer, 0, AverageReturn=initial.average_return)
+        keep_if_best(0, initial.average_return)
     else:
         metrics.truncate_after(start)
         restored = "" if pieces.replay_size is None else f", {pieces.replay_size()} replay items"
@@ -269,6 +288,7 @@ def train(
                 out(f"step = {iteration}: Average Return = {result.average_return}")
                 row["AverageReturn"] = result.average_return
                 row["AverageEpisodeLength"] = result.average_episode_length
+                keep_if_best(iteration, result.average_return)
                 _write_scalars(
                     eval_writer,
                     iteration,
@@ -324,7 +344,8 @@ def train(
 def write_agent_videos(
     recipe: Recipe, config: LoopConfig, run: RunDir, trained_policy: tf_policy.TFPolicy
 ) -> None:
-    """trained-agent and random-agent videos, as the tutorials end."""
+    """trained-agent and random-agent videos, as the tutorials end (and best-agent, the
+    policy kept at its best evaluation, where the recipe keeps one)."""
     if config.num_video_episodes == 0:
         return
     py_env = recipe.make_env(config, config.seed + VIDEO_SEED_OFFSET)
@@ -334,6 +355,10 @@ def write_agent_videos(
             py_env.time_step_spec(), py_env.action_spec()
         ),
     }
+    if recipe.export_best_policy and (run.best_policy_dir / "saved_model.pb").is_file():
+        policies["best-agent"] = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
+            str(run.best_policy_dir), py_env.time_step_spec(), py_env.action_spec()
+        )
     for name, policy in policies.items():
         media.record_policy(
             py_env,
@@ -363,23 +388,24 @@ def _last_wall_seconds(metrics: MetricsLog) -> float:
     return rows[-1]["wall_seconds"] if rows else 0.0
 
 
-def replay_saved_policy(recipe: Recipe, config: LoopConfig, run: RunDir) -> tuple[float, Any]:
-    """Load `policies/policy` of a finished run, evaluate it and film it.
+def replay_saved_policy(
+    recipe: Recipe, config: LoopConfig, run: RunDir, *, best: bool = False
+) -> tuple[float, Any]:
+    """Load `policies/policy` (or `policies/best_policy`) of a run, evaluate it and film it.
 
     Returns the average return over `num_eval_episodes` and the video path (or None).
     """
-    from tf_agents.policies import py_tf_eager_policy
-
-    if not (run.policy_dir / "saved_model.pb").is_file():
-        raise RecipeError(f"no exported policy in {run.policy_dir}: train the run first")
+    policy_dir = run.best_policy_dir if best else run.policy_dir
+    if not (policy_dir / "saved_model.pb").is_file():
+        raise RecipeError(f"no exported policy in {policy_dir}: train the run first")
     py_env = recipe.make_env(config, config.seed + EVAL_SEED_OFFSET)
     try:
         policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
-            str(run.policy_dir), py_env.time_step_spec(), py_env.action_spec()
+            str(policy_dir), py_env.time_step_spec(), py_env.action_spec()
         )
     except (OSError, ValueError, tf.errors.OpError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise RecipeError(f"cannot load the policy in {run.policy_dir}: {first_line}") from None
+        raise RecipeError(f"cannot load the policy in {policy_dir}: {first_line}") from None
     returns = []
     for _ in range(config.num_eval_episodes):
         time_step, total = py_env.reset(), 0.0
@@ -392,7 +418,7 @@ def replay_saved_policy(recipe: Recipe, config: LoopConfig, run: RunDir) -> tupl
         video = media.record_policy(
             py_env,
             policy,
-            run.video("saved-policy", config.video_format),
+            run.video("saved-best-policy" if best else "saved-policy", config.video_format),
             num_episodes=config.num_video_episodes,
             fps=config.video_fps,
             max_frames=recipe.max_video_frames,
