@@ -86,6 +86,8 @@ def run_recipe(recipe: Any, argv: Sequence[str] | None = None) -> int:
 def _run_recipe(recipe: Any, argv: list[str]) -> int:
     defaults = read_recipe_file(recipe.name)
     args = build_parser(recipe, defaults).parse_args(argv)
+    if args.best and not args.eval_only:
+        raise RecipeError("--best goes with --eval-only")
     not_config = ("run_dir", "eval_only", "best")
     overrides = {key: value for key, value in vars(args).items() if key not in not_config}
     run = RunDir(args.run_dir) if args.run_dir else None
@@ -98,8 +100,6 @@ def _run_recipe(recipe: Any, argv: list[str]) -> int:
             raise RecipeError("--eval-only needs --run-dir naming a finished run")
         config = build_config(recipe.config_cls, {**defaults, **overrides})
         run = run or new_run_dir(recipe.name, config.seed)
-    if args.best and not args.eval_only:
-        raise RecipeError("--best goes with --eval-only")
     if args.eval_only:
         return _replay(recipe, config, run, best=args.best)
     with _removed_if_nothing_saved(run):

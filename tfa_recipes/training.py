@@ -210,18 +210,18 @@ def train(
     train_writer = tf.summary.create_file_writer(str(run.train_dir))
     eval_writer = tf.summary.create_file_writer(str(run.eval_dir))
 
-    best_saver: list[policy_saver.PolicySaver] = []
+    # One saver for the best and the final export: building one traces the policy.
+    @functools.cache
+    def exporter() -> policy_saver.PolicySaver:
+        return policy_saver.PolicySaver(agent.policy, batch_size=None, train_step=iteration_var)
 
     def keep_if_best(iteration: int, average_return: float) -> None:
         best = summary.get("best_policy")
         if not recipe.export_best_policy or (best and best["average_return"] >= average_return):
             return
-        if not best_saver:
-            best_saver.append(
-                policy_saver.PolicySaver(agent.policy, batch_size=None, train_step=iteration_var)
-            )
+        # The export records iteration_var as its train step; save() sets it again.
         iteration_var.assign(iteration)
-        best_saver[0].save(str(run.best_policy_dir))
+        exporter().save(str(run.best_policy_dir))
         summary["best_policy"] = {"iteration": iteration, "average_return": average_return}
         run.write_summary(summary)
 
@@ -314,9 +314,7 @@ def train(
     save(end)
     train_seconds = time.perf_counter() - loop_started
 
-    policy_saver.PolicySaver(agent.policy, batch_size=None, train_step=iteration_var).save(
-        str(run.policy_dir)
-    )
+    exporter().save(str(run.policy_dir))
     evaluations = [row for row in metrics.rows() if not math.isnan(row["AverageReturn"])]
     if loss_info is not None:
         summary["final_loss"] = float(loss_info.loss.numpy())
