@@ -18,7 +18,15 @@ from typing import Any, TypeVar
 
 from tfa_recipes.errors import RecipeError
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+# A wheel carries the checkout's `recipes/` as package data, `tfa_recipes/recipes/*.toml`
+# (setup.cfg maps the folder in; the checkout holds the one copy). From a checkout or an
+# editable install that folder does not exist and the checkout's `recipes/` is read.
+_PACKAGE_DIR = Path(__file__).resolve().parent
+RECIPES_DIR = (
+    _PACKAGE_DIR / "recipes"
+    if (_PACKAGE_DIR / "recipes").is_dir()
+    else _PACKAGE_DIR.parent / "recipes"
+)
 
 C = TypeVar("C")
 
@@ -70,7 +78,7 @@ def read_recipe_file(recipe: str) -> dict[str, Any]:
     path = recipe_file(recipe)
     if not path.is_file():
         raise RecipeError(
-            f"no recipe file {path}: install the package from its checkout (pip install -e .)"
+            f"no recipe file {path}: reinstall the package (pip install . from its checkout)"
         )
     with path.open("rb") as handle:
         return tomllib.load(handle)

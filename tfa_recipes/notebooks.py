@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tfa_recipes.config import RECIPES_DIR
 from tfa_recipes.runs import RunDir, library_versions, new_run_dir
 
-REPO = RECIPES_DIR.parent
+# The checkout: the notebooks are not part of the installed package.
+REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = REPO / "notebooks"
 RUNS_DIR = REPO / "runs"
 PARAMETERS_TAG = "parameters"
