@@ -16,6 +16,9 @@ from tfa_recipes.errors import RecipeError
 # pinned on purpose (see README), so they tell the user nothing they can act on.
 warnings.filterwarnings("ignore", module=r"gym(\..*)?")
 
+# Gymnasium ids in `--env-name` (envs/gymnasium.py keeps Gymnasium out of gym-only runs).
+GYMNASIUM_PREFIX = "gymnasium:"
+
 
 def load_gym(
     env_name: str,
@@ -28,8 +31,21 @@ def load_gym(
 ) -> py_environment.PyEnvironment:
     """`suite_gym.load(env_name, ...)`, seeded when `seed` is given.
 
-    Raises `RecipeError` naming the environment when gym does not know it.
+    `gymnasium:<id>` loads Gymnasium's `<id>` instead (`envs.gymnasium.load_gymnasium`);
+    other ids are gym 0.23's, as the tutorials use them. Raises `RecipeError` naming the
+    environment when gym (or Gymnasium) does not know it.
     """
+    if env_name.startswith(GYMNASIUM_PREFIX):
+        from tfa_recipes.envs.gymnasium import load_gymnasium
+
+        return load_gymnasium(
+            env_name.removeprefix(GYMNASIUM_PREFIX),
+            seed=seed,
+            max_episode_steps=max_episode_steps,
+            gym_env_wrappers=gym_env_wrappers,
+            env_wrappers=env_wrappers,
+            gym_kwargs=gym_kwargs,
+        )
     try:
         env = suite_gym.load(
             env_name,
