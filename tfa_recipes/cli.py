@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from tfa_recipes import quiet
 from tfa_recipes.config import (
     build_config,
     dump_config,
@@ -55,8 +56,18 @@ def config_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPar
     return parser
 
 
+def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show the libraries' progress lines and deprecation notices "
+        f"(Reverb, TensorFlow, absl), as {quiet.VERBOSE_ENV}=1 does",
+    )
+
+
 def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentParser:
     parser = config_parser(recipe, defaults)
+    add_verbose_flag(parser)
     parser.add_argument(
         "--run-dir",
         type=Path,
@@ -86,9 +97,16 @@ def run_recipe(recipe: Any, argv: Sequence[str] | None = None) -> int:
 def _run_recipe(recipe: Any, argv: list[str]) -> int:
     defaults = read_recipe_file(recipe.name)
     args = build_parser(recipe, defaults).parse_args(argv)
+    with quiet.hidden(verbose=args.verbose):
+        return _run_parsed_recipe(recipe, defaults, args, argv)
+
+
+def _run_parsed_recipe(
+    recipe: Any, defaults: dict[str, Any], args: argparse.Namespace, argv: list[str]
+) -> int:
     if args.best and not args.eval_only:
         raise RecipeError("--best goes with --eval-only")
-    not_config = ("run_dir", "eval_only", "best")
+    not_config = ("run_dir", "eval_only", "best", "verbose")
     overrides = {key: value for key, value in vars(args).items() if key not in not_config}
     run = RunDir(args.run_dir) if args.run_dir else None
     if run is not None and run.has_run():
@@ -211,8 +229,17 @@ def _run_script(script: Script, argv: list[str]) -> int:
         type=Path,
         help="output directory, new or empty (default: runs/<recipe>/<timestamp>_seed<seed>)",
     )
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
-    overrides = {key: value for key, value in vars(args).items() if key != "run_dir"}
+    with quiet.hidden(verbose=args.verbose):
+        return _run_parsed_script(script, defaults, args, argv)
+
+
+def _run_parsed_script(
+    script: Script, defaults: dict[str, Any], args: argparse.Namespace, argv: list[str]
+) -> int:
+    not_config = ("run_dir", "verbose")
+    overrides = {key: value for key, value in vars(args).items() if key not in not_config}
     config = build_config(script.config_cls, {**defaults, **overrides})
     run = RunDir(args.run_dir) if args.run_dir else new_run_dir(script.name, config.seed)
     # A directory left by a run that failed before finishing is reused; a finished run is kept.
