@@ -136,7 +136,7 @@ def test_dropping_the_landers_particles_leaves_its_episodes_bit_for_bit_the_same
 # the mean reward over iterations 191-200 / at iteration 200, and seconds of training:
 #   seed 0: 128.0 / 101.6, 108 s     seed 3: 127.7 / 125.6, 147 s
 #   seed 1: 247.8 / 217.4,  93 s     seed 4: 111.8 / 123.7, 120 s
-#   seed 2: 134.7 / 133.8, 182 s     seed 42: 138.7 / 153.3, 108 s
+#   seed 2: 134.7 / 133.8, 182 s     seed 42: 138.7 / 153.3, 115 s
 # A random policy: -181 to -194 a game (100 games on each of seeds 0-2 and 42, std ~115),
 # and the untrained network's first iterations score about the same. The bars: every seed
 # at least 50, far above random and below every measured seed by 60 points (other machines'
