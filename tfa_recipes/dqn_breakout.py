@@ -31,6 +31,10 @@ Differences, and why:
 
 from __future__ import annotations
 
+from tfa_recipes import cpu
+
+cpu.prefer_onednn()  # before TensorFlow loads: its convolutions are ~1.6x faster
+
 import dataclasses
 import sys
 

@@ -59,6 +59,10 @@ Costs: every step renders a 600x400 frame and every update runs three convolutio
 
 from __future__ import annotations
 
+from tfa_recipes import cpu
+
+cpu.prefer_onednn()  # before TensorFlow loads: its convolutions are ~1.6x faster
+
 import dataclasses
 import sys
 from typing import Any
