@@ -6,9 +6,7 @@ The notebook's loop is written as the notebook writes it: a hand-written eager
 `collect_step` feeding TFUniformReplayBuffer and an eager `compute_avg_return`, timed from
 its training cell. The recipes run through `Recipe.train` without videos (the notebook's
 timed cell has none); their evaluation, checkpoints, metrics, plot and exported policy
-are in. Prints wall seconds, environment steps per second and the final return.
-
-Timings depend on the machine's load: other processes sharing the cores slow every row.
+are in. Each side runs in a fresh process (see timing.py); run it on an idle machine.
 
     python benchmarks/bench_classic.py [--num-iterations 20000] [--seed 0] [--skip-notebook]
 """
@@ -16,7 +14,6 @@ Timings depend on the machine's load: other processes sharing the cores slow eve
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 import tensorflow as tf
@@ -27,7 +24,7 @@ from tf_agents.policies import random_tf_policy
 from tf_agents.replay_buffers import tf_uniform_replay_buffer
 from tf_agents.trajectories import trajectory
 from tf_agents.utils import common
-from timing import print_table, recipe_run
+from timing import print_table, recipe_side, report, tutorial_side
 
 from tfa_recipes.evaluation import compute_avg_return
 
@@ -116,18 +113,18 @@ def main() -> None:
         "--skip-notebook", action="store_true", help="time the recipes only (the notebook's "
         "eager loop takes several times longer)"
     )
+    parser.add_argument("--side", choices=("tutorial",), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    load_before = os.getloadavg()[0]
+    if args.side == "tutorial":
+        report(**notebook_loop(args.num_iterations, args.seed))
+        return
     rows = {}
     if not args.skip_notebook:
-        rows["notebook loop"] = notebook_loop(args.num_iterations, args.seed)
+        rows["notebook's code"] = tutorial_side(__file__, args.num_iterations, args.seed)
     for name in ("dqn_cartpole_classic", "dqn_cartpole"):
-        rows[name] = recipe_run(name, args.num_iterations, args.seed)
+        rows[name] = recipe_side(name, args.num_iterations, args.seed)
     title = f"CartPole DQN, {args.num_iterations} iterations, seed {args.seed}"
-    print_table(title, rows, load_before)
-    if "notebook loop" in rows:
-        ratio = rows["notebook loop"]["seconds"] / rows["dqn_cartpole_classic"]["seconds"]
-        print(f"speed-up (notebook seconds / dqn_cartpole_classic seconds): {ratio:.2f}x")
+    print_table(title, rows, baseline=next(iter(rows)))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""The DQN tutorial's own loop against `dqn_cartpole`, in one process.
+"""The DQN tutorial's own loop against `dqn_cartpole`, each in a fresh process.
 
 Both train CartPole-v0 for the same number of iterations with the same seed and the
 tutorial's hyperparameters (eval of 10 episodes every 1,000 iterations included, as the
-tutorial times it). Prints wall seconds, their ratio and environment steps per second.
+tutorial times it). Prints, per side, whole-process and loop seconds, start-up and finish,
+environment steps per second, peak RSS, the load average before it, and the ratio of the
+tutorial's whole process to the recipe's (see timing.py). Run it on an idle machine.
 
     python benchmarks/bench_dqn_cartpole.py [--num-iterations 20000] [--seed 0]
 """
@@ -10,7 +12,6 @@ tutorial times it). Prints wall seconds, their ratio and environment steps per s
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 import reverb
@@ -23,7 +24,7 @@ from tf_agents.policies import py_tf_eager_policy, random_tf_policy
 from tf_agents.replay_buffers import reverb_replay_buffer, reverb_utils
 from tf_agents.specs import tensor_spec
 from tf_agents.utils import common
-from timing import print_table, recipe_run
+from timing import print_table, recipe_side, report, tutorial_side
 
 from tfa_recipes.evaluation import compute_avg_return
 
@@ -135,16 +136,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-iterations", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--side", choices=("tutorial",), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    load_before = os.getloadavg()[0]
+    if args.side == "tutorial":
+        report(**tutorial_loop(args.num_iterations, args.seed))
+        return
     rows = {
-        "tutorial loop": tutorial_loop(args.num_iterations, args.seed),
-        "dqn_cartpole": recipe_run("dqn_cartpole", args.num_iterations, args.seed),
+        "tutorial's code": tutorial_side(__file__, args.num_iterations, args.seed),
+        "dqn_cartpole": recipe_side("dqn_cartpole", args.num_iterations, args.seed),
     }
     title = f"CartPole DQN, {args.num_iterations} iterations, seed {args.seed}"
-    print_table(title, rows, load_before)
-    ratio = rows["tutorial loop"]["seconds"] / rows["dqn_cartpole"]["seconds"]
-    print(f"speed-up (tutorial seconds / recipe seconds): {ratio:.2f}x")
+    print_table(title, rows, baseline="tutorial's code")
+
 
 if __name__ == "__main__":
     main()

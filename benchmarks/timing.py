@@ -1,48 +1,95 @@
-"""What the CartPole benchmarks share: timing a recipe through `Recipe.train` and the
-table they print. The scripts import it from their own folder (`python benchmarks/...`
-puts that folder first on the path)."""
+"""What the CartPole benchmarks share: each side in a fresh process, timed whole.
+
+A side is a command: the tutorial's loop as the tutorial writes it (the benchmark script
+itself with `--side tutorial`), or a recipe through its real command line
+(`python -m tfa_recipes.<name> ... --num-video-episodes 0`, the tutorials' timed cells
+film nothing). For each side the table gives the whole process's wall time (what a user
+waits for), its loop, start-up (process start to the first iteration) and finish (export,
+plot) seconds, environment steps per second, peak RSS and the one-minute load average
+just before it started. The scripts import this from their own folder (`python
+benchmarks/...` puts that folder first on the path).
+"""
 
 from __future__ import annotations
 
-import importlib
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import tfa_recipes  # noqa: F401  (headless set-up before TensorFlow loads)
-from tfa_recipes.config import load_config
-from tfa_recipes.runs import RunDir
+REPO = Path(__file__).resolve().parent.parent
+RESULT_PREFIX = "BENCH "
 
 
-def recipe_run(name: str, num_iterations: int, seed: int) -> dict:
-    """A recipe through its real entry point, without the videos (the tutorials' timed
-    cells have none); its evaluation, checkpoints, metrics, plot and exported policy are in."""
-    module = importlib.import_module(f"tfa_recipes.{name}")
-    config = load_config(
-        module.Config, name, num_iterations=num_iterations, seed=seed, num_video_episodes=0
+def report(**figures: float) -> None:
+    """A tutorial side's last line: its loop seconds, env steps and final return."""
+    print(RESULT_PREFIX + json.dumps(figures), flush=True)
+
+
+def _timed(argv: list[str]) -> tuple[float, int, str, float]:
+    """(wall seconds, peak RSS in MB, stdout, load before) of `argv` in a fresh process."""
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    stdout = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        sys.exit(f"error: {' '.join(argv)} exited with {process.returncode}")
+    return seconds, usage.ru_maxrss // 1024, stdout, load
+
+
+def tutorial_side(script: str, num_iterations: int, seed: int) -> dict:
+    seconds, rss, stdout, load = _timed(
+        [sys.executable, script, "--side", "tutorial", "--num-iterations", str(num_iterations),
+         "--seed", str(seed)]
     )
+    line = next(line for line in stdout.splitlines() if line.startswith(RESULT_PREFIX))
+    figures = json.loads(line[len(RESULT_PREFIX):])
+    return {"process": seconds, "rss_mb": rss, "load": load, **figures}
+
+
+def recipe_side(name: str, num_iterations: int, seed: int, *flags: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        run = RunDir(Path(tmp) / "run")
-        run.claim(name)
-        started = time.perf_counter()
-        summary = module.RECIPE.train(config, run)
-        seconds = time.perf_counter() - started
+        run_dir = Path(tmp) / "run"
+        seconds, rss, _, load = _timed(
+            [sys.executable, "-m", f"tfa_recipes.{name}", "--num-iterations", str(num_iterations),
+             "--seed", str(seed), "--num-video-episodes", "0", "--run-dir", str(run_dir), *flags]
+        )
+        summary = json.loads((run_dir / "summary.json").read_text())
+        config = json.loads((run_dir / "config.json").read_text())
+    phases = summary.get("phase_seconds", {})
     return {
-        "seconds": seconds,
-        "env_steps": summary["environment_steps"] - config.initial_collect_steps,
+        "process": seconds,
+        "rss_mb": rss,
+        "load": load,
+        "seconds": summary["train_seconds"],
+        # The loop's steps, as the tutorial side counts them (no warm-up collect).
+        "env_steps": summary["environment_steps"] - config.get("initial_collect_steps", 0),
         "final_return": summary["final_average_return"],
+        # Process start to the first iteration: imports, building, the warm-up collect.
+        "startup": seconds - summary["wall_seconds"] + phases.get("startup", 0.0),
+        "finish": phases.get("finish", float("nan")),
     }
 
 
-def print_table(title: str, rows: dict[str, dict], load_before: float) -> None:
-    """Seconds, environment steps per second and final return of each row."""
+def print_table(title: str, rows: dict[str, dict], baseline: str) -> None:
+    """The figures of each side, and each recipe's ratio to `baseline` (whole process)."""
     width = max(len(name) for name in rows) + 2
-    print(f"\n{title}")
-    print(f"{'':{width}} {'seconds':>9} {'env steps/s':>12} {'final return':>13}")
+    print(f"\n{title}  (CPU cores: {os.cpu_count()})")
+    print(
+        f"{'':{width}} {'process s':>10} {'loop s':>8} {'start s':>8} {'finish s':>9} "
+        f"{'env steps/s':>12} {'RSS MB':>7} {'return':>7} {'load':>5} {'x ' + baseline:>14}"
+    )
+    base = rows[baseline]["process"]
     for name, row in rows.items():
         print(
-            f"{name:{width}} {row['seconds']:9.1f} {row['env_steps'] / row['seconds']:12.0f} "
-            f"{row['final_return']:13.1f}"
+            f"{name:{width}} {row['process']:10.1f} {row['seconds']:8.1f} "
+            f"{row.get('startup', float('nan')):8.1f} {row.get('finish', float('nan')):9.1f} "
+            f"{row['env_steps'] / row['seconds']:12.0f} {row['rss_mb']:7d} "
+            f"{row['final_return']:7.1f} {row['load']:5.2f} {base / row['process']:13.2f}x"
         )
-    print(f"CPU cores: {os.cpu_count()}, load average before: {load_before:.2f}")

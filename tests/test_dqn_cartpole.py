@@ -61,9 +61,10 @@ def test_metrics_csv_has_numeric_rows(tiny_run):
     assert len(returns) == 3 and all(1 <= value <= 200 for value in returns)
 
 
-def test_returns_plot_is_a_png(tiny_run):
+@pytest.mark.parametrize("name", ["returns.png", "loss.png"])
+def test_returns_and_loss_plots_are_pngs(tiny_run, name):
     run_dir, _ = tiny_run
-    with Image.open(run_dir / "returns.png") as image:
+    with Image.open(run_dir / name) as image:
         assert image.format == "PNG"
         assert image.size[0] > 300 and image.size[1] > 200
 
@@ -102,6 +103,10 @@ def test_eval_only_replays_the_exported_policy(tiny_run):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "saved policy: Average Return = " in result.stdout
     assert iio.imread(run_dir / "saved-policy.mp4").shape[1:] == (400, 608, 3)
+    # The same compiled Evaluator on the same seeded episodes as training's last
+    # evaluation (iteration 60, the exported policy): the greedy policy scores the same.
+    replayed = float(re.search(r"saved policy: Average Return = (\S+)", result.stdout).group(1))
+    assert replayed == read_summary(run_dir)["final_average_return"]
 
 
 def test_evaluate_command_finds_the_recipe_from_the_run(tiny_run):

@@ -157,7 +157,7 @@ def test_same_seed_gives_the_same_returns(tmp_path):
 # 2,000 iterations. This network (one layer of 100, the notebook's) learns more slowly.
 # Measured with the notebook's budget and evaluation interval, 20,000 iterations with an
 # evaluation every 1,000 (`--seed k --eval-interval 1000`):
-#   sampling in the train step (`--prefetch-samples false`, a seed's run repeats exactly):
+#   sampling in the train step (`--no-prefetch-samples`, a seed's run repeats exactly):
 #     seed                  0       1       2
 #     first eval >= 195   10000   12000   17000        (40-42 s of training each)
 #   the notebook's prefetching dataset (runs of a seed differ), evaluation every 500:

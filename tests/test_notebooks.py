@@ -8,7 +8,8 @@ import time
 
 import nbformat
 import pytest
-from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from nbclient.exceptions import CellTimeoutError
+from papermill.exceptions import PapermillExecutionError
 
 from tfa_recipes import notebooks
 from tfa_recipes.registry import RECIPES
@@ -224,21 +225,36 @@ def test_injected_parameters_follow_the_parameters_cell_and_win(tmp_path):
     assert _outputs(executed, "stream")[-1].text == "7 x\n"
 
 
-def test_injecting_twice_replaces_the_first_injection(tmp_path):
-    notebook = notebooks.read(_notebook(tmp_path))
-    notebooks.inject_parameters(notebook, {"run_dir": "a"})
-    notebooks.inject_parameters(notebook, {"run_dir": "b"})
-    injected = [
-        cell for cell in notebook.cells if "injected-parameters" in cell.metadata.get("tags", [])
-    ]
-    assert [cell.source.splitlines()[-1] for cell in injected] == ["run_dir = 'b'"]
+def test_papermills_command_line_passes_overrides_as_text_the_notebook_reads(tmp_path):
+    path = _notebook(tmp_path, "from tfa_recipes import notebooks\nprint(notebooks.as_dict(overrides))")
+    out = tmp_path / "out.ipynb"
+    result = run_cli(
+        "papermill", str(path), str(out), "-p", "overrides", "{'num_iterations': 7}",
+        "-k", notebooks.CURRENT_KERNEL, "--language", "python", "--no-progress-bar", timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert _outputs(notebooks.read(out), "stream")[-1].text == "{'num_iterations': 7}\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [({"a": 1}, {"a": 1}), ("{'a': 1}", {"a": 1}), ('{"a": 1}', {"a": 1}), ("", {})],
+)
+def test_overrides_are_a_dict_or_its_text(value, expected):
+    assert notebooks.as_dict(value) == expected
+
+
+@pytest.mark.parametrize("value", ["num_iterations=5", "[1, 2]", 3])
+def test_overrides_that_are_no_dict_are_refused(value):
+    with pytest.raises(ValueError, match="overrides must be a dict"):
+        notebooks.as_dict(value)
 
 
 def test_a_notebook_without_parameters_cell_is_refused(tmp_path):
     path = tmp_path / "bare.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), str(path))
     with pytest.raises(ValueError, match="no code cell tagged 'parameters'"):
-        notebooks.inject_parameters(notebooks.read(path), {"run_dir": "x"})
+        notebooks.execute(path, {"run_dir": "x"})
 
 
 def test_the_kernel_is_the_tests_interpreter(tmp_path):
@@ -250,7 +266,7 @@ def test_the_kernel_is_the_tests_interpreter(tmp_path):
 
 def test_a_failing_cell_raises_with_its_error(tmp_path):
     path = _notebook(tmp_path, "x = 1", "raise ValueError('the cell failed')", "y = 2")
-    with pytest.raises(CellExecutionError) as raised:
+    with pytest.raises(PapermillExecutionError) as raised:
         notebooks.execute(path)
     assert raised.value.ename == "ValueError"
     assert "the cell failed" in str(raised.value)

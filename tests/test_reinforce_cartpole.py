@@ -67,8 +67,9 @@ def test_environment_steps_count_the_collected_episodes(tiny_run):
     assert read_summary(run_dir)["environment_steps"] == steps[-1]
 
 
-def test_returns_plot_is_a_png(tiny_run):
-    assert_png(tiny_run[0] / "returns.png")
+@pytest.mark.parametrize("name", ["returns.png", "loss.png"])
+def test_returns_and_loss_plots_are_pngs(tiny_run, name):
+    assert_png(tiny_run[0] / name)
 
 
 @pytest.mark.parametrize("name", ["trained-agent", "random-agent"])

@@ -18,6 +18,7 @@ from tfa_recipes import quiet
 from tfa_recipes.config import (
     build_config,
     dump_config,
+    field_types,
     flag_name,
     load_config,
     read_recipe_file,
@@ -43,9 +44,13 @@ def config_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPar
         prog=f"python -m {recipe.module}",
         description=f"{recipe.description} Defaults come from {recipe_file(recipe.name)}.",
     )
+    kinds = field_types(recipe.config_cls)
     for field in dataclasses.fields(recipe.config_cls):
         default = defaults.get(field.name)
         shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        if kinds[field.name] is bool:
+            _add_switch(parser, field, shown)
+            continue
         parser.add_argument(
             flag_name(field.name),
             dest=field.name,
@@ -54,6 +59,29 @@ def config_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPar
             help=f"{field.metadata.get('help', '')} (default: {shown})",
         )
     return parser
+
+
+def _add_switch(parser: argparse.ArgumentParser, field: dataclasses.Field, shown: Any) -> None:
+    """`--flag` / `--no-flag` for a boolean field; `--flag true|false` is read as well."""
+    flag = flag_name(field.name)
+    parser.add_argument(
+        flag,
+        dest=field.name,
+        nargs="?",
+        const="true",
+        default=argparse.SUPPRESS,
+        metavar="true|false",
+        help=f"{field.metadata.get('help', '')} (default: {str(shown).lower()}; "
+        f"--no-{flag[2:]} turns it off)",
+    )
+    parser.add_argument(
+        f"--no-{flag[2:]}",
+        dest=field.name,
+        action="store_const",
+        const="false",
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+    )
 
 
 def add_verbose_flag(parser: argparse.ArgumentParser) -> None:

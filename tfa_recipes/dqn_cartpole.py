@@ -125,6 +125,7 @@ RECIPE = Recipe(
     config_cls=Config,
     make_env=make_env,
     build=build,
+    published_return=("tutorial, iterations 2,000-20,000", 200.0),
 )
 
 if __name__ == "__main__":

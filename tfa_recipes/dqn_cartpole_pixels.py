@@ -34,7 +34,7 @@ How the tutorial maps onto TF-Agents (where it does not, the choice closest to i
   actions with batch statistics of a single frame. TF-Agents policies call the network
   with `training=False`, i.e. the moving averages, which is what batch norm is meant
   to do at inference (and what the tutorial's target network does): the default.
-  `--act-with-frame-statistics true` acts (collection, evaluation, videos) as the
+  `--act-with-frame-statistics` acts (collection, evaluation, videos) as the
   tutorial does, through `networks.PerFrameBatchNorm`; the exported policy keeps the
   moving averages. The tutorial's acting calls also feed torch's running averages;
   here only the updates do.
@@ -229,6 +229,7 @@ RECIPE = Recipe(
     config_cls=Config,
     make_env=make_env,
     build=build,
+    published_return=("tutorial after 200 episodes", 93.59),
     plot_ylim_top=None,
     export_best_policy=True,
 )

@@ -22,16 +22,18 @@ from typing import Any
 
 import numpy as np
 
-from tfa_recipes import media
+from tfa_recipes import media, progress
 from tfa_recipes.cli import Script
 from tfa_recipes.config import param
 from tfa_recipes.envs import make_gym
 from tfa_recipes.runs import RunDir
 from tfa_recipes.scratch import ScratchConfig, dqn, should_log
-from tfa_recipes.scratch.episodes import film_episode, play_episode
-from tfa_recipes.training import EVAL_SEED_OFFSET, set_seeds
+from tfa_recipes.scratch.episodes import film_episode, play_episode, random_mean_reward
+from tfa_recipes.training import EVAL_SEED_OFFSET, RANDOM_SEED_OFFSET, set_seeds
 
 TITLES = {"dqn": "DQN", "double": "Double DQN", "dueling": "Dueling Double DQN"}
+# The sum of rewards of the book's last training episode, per variant (its notebook).
+BOOK_LAST_EPISODE = {"dqn": 200.0, "double": 55.0, "dueling": 200.0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,27 +77,39 @@ def run(config: Config, run_dir: RunDir) -> dict[str, Any]:
             print(f"Episode: {episode}, Steps: {total:.0f}, eps: {epsilon:.3f}")
 
     started = time.perf_counter()
-    result = dqn.train(
-        agent,
-        env,
-        n_episodes=config.n_episodes,
-        n_max_steps=config.n_max_steps,
-        batch_size=config.batch_size,
-        replay_memory_maxlen=config.replay_memory_maxlen,
-        epsilon_decay_episodes=config.epsilon_decay_episodes,
-        epsilon_min=config.epsilon_min,
-        training_start_episode=config.training_start_episode,
-        target_update_episodes=config.target_update_episodes,
-        report=report,
-    )
+    with progress.counting(report, config.n_episodes, desc="training", unit="episode") as tracked:
+        result = dqn.train(
+            agent,
+            env,
+            n_episodes=config.n_episodes,
+            n_max_steps=config.n_max_steps,
+            batch_size=config.batch_size,
+            replay_memory_maxlen=config.replay_memory_maxlen,
+            epsilon_decay_episodes=config.epsilon_decay_episodes,
+            epsilon_min=config.epsilon_min,
+            training_start_episode=config.training_start_episode,
+            target_update_episodes=config.target_update_episodes,
+            report=tracked,
+        )
     train_seconds = time.perf_counter() - started
     print(
         f"restored the weights of episode {result.best_episode} "
         f"({result.best_score:.0f} steps)"
     )
+    random_envs = [
+        make_gym(config.env_name, seed=config.seed + RANDOM_SEED_OFFSET + index)
+        for index in range(config.n_eval_episodes)
+    ]
+    random_reward = random_mean_reward(random_envs, config.n_max_steps, config.seed)
+    for random_env in random_envs:
+        random_env.close()
     media.plot_curve(
         result.rewards, run_dir.path / "rewards.png", xlabel="Episode",
         ylabel="Sum of rewards", title=TITLES[config.variant],
+        references={
+            "random policy": random_reward,
+            "book's last episode": BOOK_LAST_EPISODE[config.variant],
+        },
     )
     eval_totals = []
     for index in range(config.n_eval_episodes):
@@ -119,6 +133,7 @@ def run(config: Config, run_dir: RunDir) -> dict[str, Any]:
         "best_episode": result.best_episode,
         "eval_average_reward": float(np.mean(eval_totals)),
         "eval_rewards": eval_totals,
+        "random_mean_reward": random_reward,
         "filmed_episode_reward": filmed.total_reward,
         "final_loss": result.losses[-1] if result.losses else None,
         "rewards": result.rewards,

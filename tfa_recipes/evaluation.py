@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -55,7 +56,14 @@ class _OneEpisode(wrappers.PyEnvironmentBaseWrapper):
 
 
 class Evaluator:
-    """Plays exactly one episode in each of `num_episodes` seeded environment copies."""
+    """Plays exactly one episode in each of `num_episodes` seeded environment copies.
+
+    Every call reseeds the copies (copy i with `seed + i`), so every evaluation of a run
+    starts from the same states: evaluations are comparable across a run, and evaluating
+    the exported policy later (`evaluate`, `--eval-only`) with the run's seed replays its
+    last evaluation exactly when the policy is greedy (DQN's). An environment that takes
+    no seed is left as it is.
+    """
 
     def __init__(
         self,
@@ -64,17 +72,20 @@ class Evaluator:
         seed: int,
     ) -> None:
         envs = [_OneEpisode(env_factory(seed + index)) for index in range(num_episodes)]
+        self._envs, self.seed = envs, seed
         self.py_env = batched_py_environment.BatchedPyEnvironment(envs, multithreading=False)
         self.tf_env = tf_py_environment.TFPyEnvironment(self.py_env)
         self.num_episodes = num_episodes
         self._compiled: dict[int, tuple[tf_policy.TFPolicy, Callable]] = {}
 
-    def __call__(self, policy: tf_policy.TFPolicy) -> EvalResult:
+    def __call__(self, policy: tf_policy.TFPolicy | Any) -> EvalResult:
+        """`policy`: a TFPolicy, or a policy loaded with `tf.saved_model.load`."""
         if id(policy) not in self._compiled:
             self._compiled[id(policy)] = (
                 policy,
                 tf.function(self._episode_returns(policy), autograph=False),
             )
+        self._reseed()
         returns, lengths = self._compiled[id(policy)][1]()
         returns, lengths = returns.numpy(), lengths.numpy()
         return EvalResult(
@@ -82,6 +93,15 @@ class Evaluator:
             average_episode_length=float(np.mean(lengths)),
             returns=tuple(float(value) for value in returns),
         )
+
+    def _reseed(self) -> None:
+        for index, env in enumerate(self._envs):
+            try:
+                env.seed(self.seed + index)
+            except NotImplementedError:
+                # An environment without seeds (the book's deterministic 4x4 grid): its
+                # episodes are whatever its own reset gives.
+                return
 
     def random_baseline(self) -> EvalResult:
         return self(

@@ -33,15 +33,18 @@ from typing import Any
 import gym
 import tensorflow as tf
 
-from tfa_recipes import media
+from tfa_recipes import media, progress
 from tfa_recipes.cli import Script
 from tfa_recipes.config import param
 from tfa_recipes.envs import make_gym
 from tfa_recipes.runs import RunDir
 from tfa_recipes.scratch import ScratchConfig, should_log
 from tfa_recipes.scratch import policy_gradients as pg
-from tfa_recipes.scratch.episodes import film_episode
-from tfa_recipes.training import EVAL_SEED_OFFSET, set_seeds
+from tfa_recipes.scratch.episodes import film_episode, random_mean_reward
+from tfa_recipes.training import EVAL_SEED_OFFSET, RANDOM_SEED_OFFSET, set_seeds
+
+# The book's mean reward at iteration 200 (Hands-On ML chapter 18, the LunarLander exercise).
+BOOK_MEAN_REWARD = 134.2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,11 +125,17 @@ def run(config: Config, run_dir: RunDir) -> dict[str, Any]:
                 f"{mean_reward:.1f} ({elapsed:.0f} s, {(iteration + 1) / elapsed:.2f} it/s)"
             )
 
-    agent, mean_rewards = train(config, report)
+    with progress.counting(report, config.n_iterations, desc="REINFORCE") as tracked:
+        agent, mean_rewards = train(config, tracked)
     train_seconds = time.perf_counter() - started
+    random_reward = random_mean_reward(
+        make_unrendered_envs(config, config.seed + RANDOM_SEED_OFFSET, config.n_eval_episodes),
+        config.n_max_steps, config.seed,
+    )
     media.plot_curve(
         mean_rewards, run_dir.path / "mean-rewards.png", xlabel="Iteration",
         ylabel="Mean reward", title="REINFORCE on LunarLander-v2",
+        references={"random policy": random_reward, "book at iteration 200": BOOK_MEAN_REWARD},
     )
     eval_envs = make_unrendered_envs(
         config, config.seed + EVAL_SEED_OFFSET, config.n_eval_episodes
@@ -146,6 +155,7 @@ def run(config: Config, run_dir: RunDir) -> dict[str, Any]:
         "final_mean_reward": mean_rewards[-1],
         "last_10_mean_reward": sum(mean_rewards[-10:]) / len(mean_rewards[-10:]),
         "trained_average_reward": trained_reward,
+        "random_mean_reward": random_reward,
         "filmed_episode_reward": filmed.total_reward,
         "mean_rewards": mean_rewards,
         "train_seconds": train_seconds,

@@ -8,8 +8,9 @@ from __future__ import annotations
 import base64
 import itertools
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import imageio
 import matplotlib
@@ -97,6 +98,15 @@ def record_policy(
     return Path(path)
 
 
+def _reference_lines(axes: Any, references: Mapping[str, float] | None) -> None:
+    """Labelled horizontal lines (a random policy's return, a tutorial's figure)."""
+    for (label, value), style in zip((references or {}).items(), ("--", ":", "-.", "--")):
+        axes.axhline(value, linestyle=style, color="0.35", linewidth=1.2,
+                     label=f"{label}: {value:g}")
+    if references:
+        axes.legend(loc="best", fontsize="small")
+
+
 def plot_returns(
     iterations: Sequence[float],
     returns: Sequence[float],
@@ -105,16 +115,20 @@ def plot_returns(
     title: str = "",
     xlabel: str = "Iterations",
     ylim_top: float | None = 250,
+    references: Mapping[str, float] | None = None,
 ) -> Path:
-    """Average return against iterations, as the tutorials plot it."""
+    """Average return against iterations, as the tutorials plot it, with `references`
+    (label -> return) as labelled horizontal lines."""
     figure, axes = plt.subplots(figsize=(6, 4))
-    axes.plot(iterations, returns, marker="o")
+    axes.plot(iterations, returns, marker="o", label="this run")
     axes.set_ylabel("Average Return")
     axes.set_xlabel(xlabel)
     if title:
         axes.set_title(title)
+    _reference_lines(axes, references)
     if ylim_top is not None:
-        axes.set_ylim(top=max(ylim_top, max(returns, default=0) * 1.05))
+        highest = max([*returns, *(references or {}).values()], default=0)
+        axes.set_ylim(top=max(ylim_top, highest * 1.05))
     axes.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
@@ -122,20 +136,64 @@ def plot_returns(
     return Path(path)
 
 
-def plot_run_returns(run_dir: Path | RunDir, *, ylim_top: float | None = 250) -> Path:
-    """returns.png of a run from its metrics.csv."""
+def plot_losses(
+    iterations: Sequence[float], losses: Sequence[float], path: Path, *, title: str = ""
+) -> Path:
+    """The training loss against iterations on a log scale: DQN's squared TD loss grows
+    by orders of magnitude while the return holds (the tutorial's own run ends near 1e8).
+    A loss that goes negative (REINFORCE's) is drawn on a symmetric log scale."""
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.plot(iterations, losses, linewidth=1.2)
+    if len(losses) and min(losses) > 0:
+        axes.set_yscale("log")
+        axes.set_ylabel("Loss (log scale)")
+    else:
+        axes.set_yscale("symlog", linthresh=1.0)
+        axes.set_ylabel("Loss (symmetric log scale)")
+    axes.set_xlabel("Iterations")
+    if title:
+        axes.set_title(title)
+    axes.grid(alpha=0.3, which="both")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)
+
+
+def plot_run(
+    run_dir: Path | RunDir,
+    *,
+    ylim_top: float | None = 250,
+    references: Mapping[str, float] | None = None,
+) -> list[Path]:
+    """returns.png (with `references`) and, when the run logged a loss, loss.png, from
+    its metrics.csv."""
     run = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
-    rows = [
-        row for row in MetricsLog(run.metrics_csv).rows() if not math.isnan(row["AverageReturn"])
+    rows = MetricsLog(run.metrics_csv).rows()
+    evaluated = [row for row in rows if not math.isnan(row["AverageReturn"])]
+    # The recipe's name, whatever --run-dir the run was given.
+    title = run.recipe() or run.path.parent.name
+    written = [
+        plot_returns(
+            [row["iteration"] for row in evaluated],
+            [row["AverageReturn"] for row in evaluated],
+            run.returns_png,
+            title=title,
+            ylim_top=ylim_top,
+            references=references,
+        )
     ]
-    return plot_returns(
-        [row["iteration"] for row in rows],
-        [row["AverageReturn"] for row in rows],
-        run.returns_png,
-        # The recipe's name, whatever --run-dir the run was given.
-        title=run.recipe() or run.path.parent.name,
-        ylim_top=ylim_top,
-    )
+    logged = [row for row in rows if not math.isnan(row.get("loss", math.nan))]
+    if logged:
+        written.append(
+            plot_losses(
+                [row["iteration"] for row in logged],
+                [row["loss"] for row in logged],
+                run.loss_png,
+                title=title,
+            )
+        )
+    return written
 
 
 def stacked_frames_image(obs: np.ndarray) -> np.ndarray:
@@ -172,15 +230,17 @@ def plot_curve(
     xlabel: str,
     ylabel: str,
     title: str = "",
+    references: Mapping[str, float] | None = None,
 ) -> Path:
     """One value per episode or iteration as a line, as the Hands-On ML notebook plots
-    its rewards and losses."""
+    its rewards and losses, with `references` (label -> value) as labelled lines."""
     figure, axes = plt.subplots(figsize=(8, 4))
-    axes.plot(np.arange(len(values)), values)
+    axes.plot(np.arange(len(values)), values, label="this run")
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     if title:
         axes.set_title(title)
+    _reference_lines(axes, references)
     axes.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=100)

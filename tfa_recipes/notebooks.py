@@ -2,13 +2,14 @@
 
 Each notebook's first code cell is tagged `parameters` (papermill's convention): it holds
 `overrides` (config fields changed from the recipe file, e.g. a smaller budget) and
-`run_dir`. `execute` runs a notebook headless with other values, injected as a cell right
-after that one, as papermill does. Stored notebooks carry no outputs, so diffs stay
-readable and no stale figure ships:
+`run_dir`. Notebooks run headless with papermill itself, which injects other values as a
+cell right after that one; the tests call `execute`, papermill with a bound on the whole
+notebook. Stored notebooks carry no outputs, so diffs stay readable and no stale figure
+ships:
 
+    papermill notebooks/dqn_cartpole.ipynb out.ipynb -p overrides '{"num_iterations": 5000}'
     python -m tfa_recipes.notebooks strip [NOTEBOOK ...]     # default: every notebook
     python -m tfa_recipes.notebooks check [NOTEBOOK ...]     # exit 1 if one has outputs
-    python -m tfa_recipes.notebooks run NOTEBOOK [-p NAME VALUE ...] [--output PATH]
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = REPO / "notebooks"
 RUNS_DIR = REPO / "runs"
 PARAMETERS_TAG = "parameters"
-INJECTED_TAG = "injected-parameters"
 # The kernel of the interpreter running the code: nbclient starts `python3` with
 # sys.executable, so tests and `run` use the project's virtualenv whatever is registered.
 CURRENT_KERNEL = "python3"
@@ -106,19 +106,17 @@ def parameters_index(notebook: Any) -> int:
     raise ValueError(f"no code cell tagged {PARAMETERS_TAG!r}")
 
 
-def inject_parameters(notebook: Any, parameters: dict[str, Any]) -> None:
-    """Insert `name = value` assignments right after the `parameters` cell (papermill's
-    `injected-parameters` cell), replacing an earlier injection."""
-    import nbformat
-
-    notebook.cells = [
-        cell for cell in notebook.cells if INJECTED_TAG not in cell.metadata.get("tags", [])
-    ]
-    source = "# Parameters injected by tfa_recipes.notebooks\n" + "".join(
-        f"{name} = {value!r}\n" for name, value in parameters.items()
-    )
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
-    notebook.cells.insert(parameters_index(notebook) + 1, cell)
+def as_dict(overrides: Any) -> dict[str, Any]:
+    """The `overrides` parameter as a dict: papermill's `-p overrides '{...}'` passes the
+    text of one (`-y` or the Python API pass the dict itself)."""
+    if isinstance(overrides, str):
+        try:
+            overrides = ast.literal_eval(overrides) if overrides.strip() else {}
+        except (ValueError, SyntaxError):
+            raise ValueError(f"overrides must be a dict literal, got {overrides!r}") from None
+    if not isinstance(overrides, dict):
+        raise ValueError(f"overrides must be a dict, got {overrides!r}")
+    return dict(overrides)
 
 
 def execute(
@@ -127,42 +125,38 @@ def execute(
     *,
     timeout: float = 600,
     kernel_name: str = CURRENT_KERNEL,
+    output: Path | None = None,
 ) -> Any:
-    """Run the notebook at `path` top to bottom in a fresh kernel; returns it executed.
+    """Run the notebook at `path` top to bottom with papermill; returns it executed.
 
     The kernel starts in the notebook's folder, as Jupyter starts it. `timeout` bounds the
     whole notebook: each cell may use what the cells before it left. A failing cell raises
-    nbclient's `CellExecutionError` with that cell's traceback; running out of time raises
-    `CellTimeoutError`.
+    papermill's `PapermillExecutionError` (its `ename`, `evalue` and traceback); running
+    out of time raises nbclient's `CellTimeoutError`.
     """
-    from nbclient import NotebookClient
+    import papermill
 
     path = Path(path)
-    notebook = read(path)
-    if parameters:
-        inject_parameters(notebook, parameters)
+    parameters_index(read(path))  # a notebook without the parameters cell is refused
     deadline = time.monotonic() + timeout
 
     def cell_timeout(cell: Any) -> int:
         return max(1, math.ceil(deadline - time.monotonic()))
 
-    client = NotebookClient(
-        notebook,
-        timeout_func=cell_timeout,
+    return papermill.execute_notebook(
+        str(path),
+        str(output) if output is not None else None,
+        parameters=parameters or {},
         kernel_name=kernel_name,
-        resources={"metadata": {"path": str(path.resolve().parent)}},
+        # How papermill writes the injected cell; every notebook here is Python.
+        language="python",
+        cwd=str(path.resolve().parent),
+        progress_bar=False,
+        # nbclient's per-cell bound, computed from the whole notebook's deadline.
+        timeout_func=cell_timeout,
         # Plain tracebacks: a failing cell's error reads cleanly in a test report.
         extra_arguments=["--InteractiveShell.colors=NoColor"],
     )
-    return client.execute()
-
-
-def _literal(text: str) -> Any:
-    """A parameter value from the command line: a Python literal, else the string."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,26 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("notebooks", nargs="*", type=Path)
-    run = commands.add_parser("run", help="execute a notebook headless, as the tests do")
-    run.add_argument("notebook", type=Path)
-    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                     metavar=("NAME", "VALUE"),
-                     help="set a parameter, e.g. -p overrides \"{'num_iterations': 5000}\"")
-    run.add_argument("--output", type=Path,
-                     help="where to write the executed notebook (default: not written)")
-    run.add_argument(
-        "--timeout", type=float, default=24 * 3600, help="seconds for the whole notebook"
-    )
     args = parser.parse_args(argv)
 
-    if args.command == "run":
-        parameters = {name: _literal(value) for name, value in args.parameter}
-        started = time.perf_counter()
-        executed = execute(args.notebook, parameters, timeout=args.timeout)
-        if args.output:
-            write(executed, args.output)
-        print(f"{args.notebook}: executed in {time.perf_counter() - started:.1f} s")
-        return 0
     paths = args.notebooks or stored_notebooks()
     dirty = []
     for path in paths:

@@ -21,15 +21,18 @@ from typing import Any
 
 import tensorflow as tf
 
-from tfa_recipes import media
+from tfa_recipes import media, progress
 from tfa_recipes.cli import Script
 from tfa_recipes.config import param
 from tfa_recipes.envs import make_gym
 from tfa_recipes.runs import RunDir
 from tfa_recipes.scratch import ScratchConfig, should_log
 from tfa_recipes.scratch import policy_gradients as pg
-from tfa_recipes.scratch.episodes import film_episode
-from tfa_recipes.training import EVAL_SEED_OFFSET, set_seeds
+from tfa_recipes.scratch.episodes import film_episode, random_mean_reward
+from tfa_recipes.training import EVAL_SEED_OFFSET, RANDOM_SEED_OFFSET, set_seeds
+
+# The book's mean reward at iteration 150 (Hands-On ML chapter 18, REINFORCE on CartPole).
+BOOK_MEAN_REWARD = 199.6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,10 +85,11 @@ def run(config: Config, run_dir: RunDir) -> dict[str, Any]:
             print(f"Iteration: {iteration}, Loss: {loss:.3f}")
 
     started = time.perf_counter()
-    losses = pg.imitate_basic_policy(
-        model, envs, n_iterations=config.imitation_n_iterations, optimizer=optimizer,
-        report=report_loss,
-    )
+    with progress.counting(report_loss, config.imitation_n_iterations, desc="imitation") as tracked:
+        losses = pg.imitate_basic_policy(
+            model, envs, n_iterations=config.imitation_n_iterations, optimizer=optimizer,
+            report=tracked,
+        )
     imitation_seconds = time.perf_counter() - started
     if losses:
         media.plot_curve(
@@ -111,17 +115,24 @@ def run(config: Config, run_dir: RunDir) -> dict[str, Any]:
             print(f"Iteration: {iteration}, mean rewards: {mean_reward:.1f}")
 
     started = time.perf_counter()
-    mean_rewards = pg.reinforce(
-        agent, envs, n_iterations=config.n_iterations, n_max_steps=config.n_max_steps,
-        discount_rate=config.discount_rate, report=report_reward,
-    )
+    with progress.counting(report_reward, config.n_iterations, desc="REINFORCE") as tracked:
+        mean_rewards = pg.reinforce(
+            agent, envs, n_iterations=config.n_iterations, n_max_steps=config.n_max_steps,
+            discount_rate=config.discount_rate, report=tracked,
+        )
     reinforce_seconds = time.perf_counter() - started
+    random_envs = [
+        make_gym(config.env_name, seed=config.seed + RANDOM_SEED_OFFSET + index)
+        for index in range(config.n_eval_episodes)
+    ]
+    random_reward = random_mean_reward(random_envs, config.n_max_steps, config.seed)
     media.plot_curve(
         mean_rewards, run_dir.path / "mean-rewards.png", xlabel="Iteration",
         ylabel="Mean reward", title="REINFORCE",
+        references={"random policy": random_reward, "book at iteration 150": BOOK_MEAN_REWARD},
     )
     trained_reward = score_and_film(agent, "trained-policy-net")
-    for env in [*eval_envs, *envs, film_env]:
+    for env in [*eval_envs, *envs, *random_envs, film_env]:
         env.close()
     return {
         "untrained_average_reward": untrained_reward,
@@ -130,6 +141,7 @@ def run(config: Config, run_dir: RunDir) -> dict[str, Any]:
         "final_mean_reward": mean_rewards[-1],
         "last_10_mean_reward": sum(mean_rewards[-10:]) / len(mean_rewards[-10:]),
         "trained_average_reward": trained_reward,
+        "random_mean_reward": random_reward,
         "mean_rewards": mean_rewards,
         "imitation_seconds": imitation_seconds,
         "reinforce_seconds": reinforce_seconds,

@@ -77,6 +77,22 @@ for line in iter(sys.stdin.buffer.readline, b""):
 """
 
 
+# The user's stderr while `hidden()` has pointed file descriptor 2 at the filter: a
+# progress bar redraws its line with `\r`, which a line filter would hold back until the
+# end, so the bar writes here directly.
+_real_stderr_fd: int | None = None
+
+
+def terminal_fd() -> int | None:
+    """The file descriptor of the user's terminal for stderr, or None when stderr is not
+    a terminal (a log file, CI, a pipe)."""
+    fd = _real_stderr_fd if _real_stderr_fd is not None else 2
+    try:
+        return fd if os.isatty(fd) else None
+    except OSError:
+        return None
+
+
 def verbose_from_env() -> bool:
     return os.environ.get(VERBOSE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
@@ -131,12 +147,15 @@ def _stderr_lines_hidden(pattern: re.Pattern[str]) -> Iterator[None]:
         os.close(real_stderr)
         yield
         return
+    global _real_stderr_fd
     sys.stderr.flush()
     os.dup2(sieve.stdin.fileno(), 2)
     sieve.stdin.close()
+    _real_stderr_fd = real_stderr
     try:
         yield
     finally:
+        _real_stderr_fd = None
         sys.stderr.flush()
         os.dup2(real_stderr, 2)  # the pipe's last writer closes: the sieve drains and exits
         os.close(real_stderr)

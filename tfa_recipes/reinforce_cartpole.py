@@ -111,6 +111,7 @@ RECIPE = Recipe(
     config_cls=Config,
     make_env=make_env,
     build=build,
+    published_return=("tutorial at iteration 250", 191.5),
 )
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ runs/<recipe>/<timestamp>_seed<k>/
   metrics.csv       iteration, loss, AverageReturn, AverageEpisodeLength, EnvironmentSteps,
                     wall_seconds
   summary.json      the figures a test or a notebook checks
-  returns.png       average return against iterations, as the tutorials plot it
+  returns.png       average return against iterations, as the tutorials plot it, with the
+                    random policy's and the tutorial's published return as reference lines
+  loss.png          the training loss against iterations, log scale
   trained-agent.mp4 / random-agent.mp4 (or .gif)
   train/            TensorBoard summaries of the loss; checkpoints/ under it
   eval/             TensorBoard summaries of the returns
@@ -73,6 +75,10 @@ class RunDir:
     @property
     def returns_png(self) -> Path:
         return self.path / "returns.png"
+
+    @property
+    def loss_png(self) -> Path:
+        return self.path / "loss.png"
 
     @property
     def train_dir(self) -> Path:

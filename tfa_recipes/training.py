@@ -11,20 +11,18 @@ from __future__ import annotations
 import functools
 import math
 import signal
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 from tf_agents.agents import tf_agent
 from tf_agents.environments import py_environment
 from tf_agents.policies import policy_saver, py_tf_eager_policy, random_py_policy, tf_policy
 from tf_agents.utils import common
 
-from tfa_recipes import media
+from tfa_recipes import media, progress
 from tfa_recipes.config import LoopConfig, dump_config
 from tfa_recipes.errors import Interrupted, RecipeError
 from tfa_recipes.evaluation import Evaluator
@@ -33,6 +31,8 @@ from tfa_recipes.runs import MetricsLog, RunDir
 
 EVAL_SEED_OFFSET = 10_000
 VIDEO_SEED_OFFSET = 20_000
+# The from-scratch recipes' random baselines (the TF-Agents loop's uses the eval seeds).
+RANDOM_SEED_OFFSET = 30_000
 
 
 @dataclass
@@ -92,6 +92,9 @@ class Recipe:
     plot_ylim_top: float | None = 250
     # Frames per video at most (None: whole episodes); Atari episodes can last 27,000 steps.
     max_video_frames: int | None = None
+    # The tutorial's published return, drawn on returns.png beside the random policy's:
+    # (label, value), or None when the tutorial shows no figure.
+    published_return: tuple[str, float] | None = None
     # Also export the greedy policy at its best evaluation (policies/best_policy), for a
     # recipe whose returns rise and collapse again during training (vanilla DQN from pixels).
     export_best_policy: bool = False
@@ -133,35 +136,6 @@ class _StopRequest:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True
-
-
-class _Progress:
-    """A one-line progress bar on an interactive terminal; silent in logs and CI."""
-
-    def __init__(self, total: int, start: int) -> None:
-        self.total, self.start_iteration = total, start
-        self.enabled = sys.stderr.isatty()
-        self.started = time.perf_counter()
-        self._last = 0.0
-
-    def update(self, iteration: int, extra: str = "") -> None:
-        now = time.perf_counter()
-        if not self.enabled or (now - self._last < 0.2 and iteration < self.total):
-            return
-        self._last = now
-        done = iteration / self.total
-        rate = (iteration - self.start_iteration) / max(now - self.started, 1e-9)
-        eta = (self.total - iteration) / rate if rate else math.inf
-        bar = "#" * int(30 * done) + "-" * (30 - int(30 * done))
-        sys.stderr.write(
-            f"\r[{bar}] {iteration}/{self.total} {rate:6.0f} it/s eta {eta:5.0f}s {extra}"
-        )
-        sys.stderr.flush()
-
-    def clear(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r" + " " * 100 + "\r")
-            sys.stderr.flush()
 
 
 def set_seeds(seed: int) -> None:
@@ -257,11 +231,13 @@ def train(
         checkpointer.save(global_step=iteration)
         run.write_summary(summary)
 
-    progress = _Progress(config.num_iterations, start)
     loss_info = None
     loop_started = time.perf_counter()
     wall_before = _last_wall_seconds(metrics)
-    with _StopRequest() as stop:
+    with _StopRequest() as stop, progress.bar(
+        config.num_iterations, initial=start, desc=recipe.name
+    ) as bar:
+        say = functools.partial(progress.say, bar, out=out)
         for iteration in range(start + 1, config.num_iterations + 1):
             steps, loss_info = pieces.run_iteration()
             env_steps += steps
@@ -270,13 +246,13 @@ def train(
                 loss = float(loss_info.loss.numpy())
                 if not math.isfinite(loss):
                     raise FloatingPointError(f"loss became {loss} at iteration {iteration}")
-                out(f"step = {iteration}: loss = {loss}")
+                say(f"step = {iteration}: loss = {loss}")
                 row["loss"] = loss
                 _write_scalars(train_writer, iteration, Loss=loss, EnvironmentSteps=env_steps)
                 if train_metrics:
                     values = {metric.name: float(metric.result()) for metric in train_metrics}
                     logged = ", ".join(f"{name} = {value}" for name, value in values.items())
-                    out(f"step = {iteration}: {logged}")
+                    say(f"step = {iteration}: {logged}")
                     row.update({f"Train{name}": value for name, value in values.items()})
                     _write_scalars(
                         train_writer,
@@ -285,7 +261,7 @@ def train(
                     )
             if iteration % config.eval_interval == 0:
                 result = evaluator(eval_policy)
-                out(f"step = {iteration}: Average Return = {result.average_return}")
+                say(f"step = {iteration}: Average Return = {result.average_return}")
                 row["AverageReturn"] = result.average_return
                 row["AverageEpisodeLength"] = result.average_episode_length
                 keep_if_best(iteration, result.average_return)
@@ -302,14 +278,12 @@ def train(
                     wall_seconds=wall_before + time.perf_counter() - loop_started,
                     **row,
                 )
-            progress.update(iteration)
+            bar.update(1)
             if stop.requested:
-                progress.clear()
                 save(iteration)
                 raise Interrupted(iteration, run.path)
             if iteration % config.checkpoint_interval == 0:
                 save(iteration)
-    progress.clear()
     end = max(start, config.num_iterations)
     save(end)
     train_seconds = time.perf_counter() - loop_started
@@ -331,9 +305,24 @@ def train(
         train_seconds=train_seconds,
         environment_steps_per_second=(env_steps / train_seconds) if train_seconds else None,
     )
-    media.plot_run_returns(run, ylim_top=recipe.plot_ylim_top)
+    references = {}
+    if summary.get("random_average_return") is not None:
+        references["random policy"] = summary["random_average_return"]
+    if recipe.published_return is not None:
+        label, value = recipe.published_return
+        references[label] = value
+    media.plot_run(run, ylim_top=recipe.plot_ylim_top, references=references)
     write_agent_videos(recipe, config, run, eval_policy)
-    summary["wall_seconds"] = time.perf_counter() - started
+    finished = time.perf_counter()
+    summary["wall_seconds"] = finished - started
+    # Where a run's time goes besides the loop: building, restoring, the random baseline,
+    # the warm-up collect and the first evaluation before it; saving, exporting, plots and
+    # videos after it.
+    summary["phase_seconds"] = {
+        "startup": loop_started - started,
+        "loop": train_seconds,
+        "finish": finished - loop_started - train_seconds,
+    }
     run.write_summary(summary)
     pieces.close()
     return summary
@@ -391,34 +380,34 @@ def replay_saved_policy(
 ) -> tuple[float, Any]:
     """Load `policies/policy` (or `policies/best_policy`) of a run, evaluate it and film it.
 
-    Returns the average return over `num_eval_episodes` and the video path (or None).
+    The evaluation is training's: the same compiled `Evaluator` on the same seeded
+    episodes (`config.seed + EVAL_SEED_OFFSET`), so a greedy policy scores what the run's
+    last evaluation of it scored. Returns the average return over `num_eval_episodes`
+    and the video path (or None).
     """
     policy_dir = run.best_policy_dir if best else run.policy_dir
     if not (policy_dir / "saved_model.pb").is_file():
         raise RecipeError(f"no exported policy in {policy_dir}: train the run first")
-    py_env = recipe.make_env(config, config.seed + EVAL_SEED_OFFSET)
+    make_env = functools.partial(recipe.make_env, config)
     try:
-        policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
-            str(policy_dir), py_env.time_step_spec(), py_env.action_spec()
+        policy = tf.saved_model.load(str(policy_dir))
+        result = Evaluator(make_env, config.num_eval_episodes, config.seed + EVAL_SEED_OFFSET)(
+            policy
         )
     except (OSError, ValueError, tf.errors.OpError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise RecipeError(f"cannot load the policy in {policy_dir}: {first_line}") from None
-    returns = []
-    for _ in range(config.num_eval_episodes):
-        time_step, total = py_env.reset(), 0.0
-        while not time_step.is_last():
-            time_step = py_env.step(policy.action(time_step).action)
-            total += float(time_step.reward)
-        returns.append(total)
     video = None
     if config.num_video_episodes:
+        py_env = make_env(config.seed + VIDEO_SEED_OFFSET)
         video = media.record_policy(
             py_env,
-            policy,
+            py_tf_eager_policy.SavedModelPyTFEagerPolicy(
+                str(policy_dir), py_env.time_step_spec(), py_env.action_spec()
+            ),
             run.video("saved-best-policy" if best else "saved-policy", config.video_format),
             num_episodes=config.num_video_episodes,
             fps=config.video_fps,
             max_frames=recipe.max_video_frames,
         )
-    return float(np.mean(returns)), video
+    return result.average_return, video

@@ -98,3 +98,12 @@ def film_episode(
     episode = play_episode(env, policy, n_max_steps, render=True)
     media.write_video(episode.frames, path, fps=fps)
     return episode
+
+
+def random_mean_reward(envs: Sequence[gym.Env], n_max_steps: int, seed: int) -> float:
+    """The mean total reward of uniformly random actions, one episode in each of `envs`:
+    the baseline a learning curve is read against."""
+    rng = np.random.default_rng(seed)
+    n_actions = envs[0].action_space.n
+    episodes = play_episodes(envs, lambda obs: rng.integers(n_actions, size=len(obs)), n_max_steps)
+    return float(np.mean([sum(episode.rewards) for episode in episodes]))
