@@ -53,3 +53,17 @@ def read_summary(run_dir: Path) -> dict:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests first, the longest budget (timeout) first: with two workers taking a file
+    each at a time, a long regression that starts last runs alone at the end (the pixel
+    regression, ~23 min, once started after everything else)."""
+
+    def key(item):
+        if item.get_closest_marker("slow") is None:
+            return (1, 0)
+        timeout = item.get_closest_marker("timeout")
+        return (0, -(timeout.args[0] if timeout and timeout.args else 0))
+
+    items.sort(key=key)
