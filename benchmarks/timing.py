@@ -32,14 +32,19 @@ def report(**figures: float) -> None:
 def _timed(argv: list[str]) -> tuple[float, int, str, float]:
     """(wall seconds, peak RSS in MB, stdout, load before) of `argv` in a fresh process."""
     load = os.getloadavg()[0]
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=REPO)
-    stdout = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        sys.exit(f"error: {' '.join(argv)} exited with {process.returncode}")
+    # The side's library noise (the tutorial's code prints Reverb's lines) is kept out of
+    # the table, and shown if the side fails.
+    with tempfile.TemporaryFile("w+") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=REPO)
+        stdout = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            stderr.seek(0)
+            sys.stderr.write(stderr.read()[-3000:])
+            sys.exit(f"error: {' '.join(argv)} exited with {process.returncode}")
     return seconds, usage.ru_maxrss // 1024, stdout, load
 
 
