@@ -13,7 +13,6 @@ are in. Each side runs in a fresh process (see timing.py); run it on an idle mac
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import tensorflow as tf
@@ -24,7 +23,7 @@ from tf_agents.policies import random_tf_policy
 from tf_agents.replay_buffers import tf_uniform_replay_buffer
 from tf_agents.trajectories import trajectory
 from tf_agents.utils import common
-from timing import print_table, recipe_side, report, tutorial_side
+from timing import compare
 
 from tfa_recipes.evaluation import compute_avg_return
 
@@ -106,25 +105,16 @@ def notebook_loop(num_iterations: int, seed: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--num-iterations", type=int, default=20000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--skip-notebook", action="store_true", help="time the recipes only (the notebook's "
-        "eager loop takes several times longer)"
+    compare(
+        __file__,
+        __doc__.splitlines()[0],
+        notebook_loop,
+        ("dqn_cartpole_classic", "dqn_cartpole"),
+        default_iterations=20000,
+        title="CartPole DQN",
+        baseline_name="notebook's code",
+        skippable=True,
     )
-    parser.add_argument("--side", choices=("tutorial",), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.side == "tutorial":
-        report(**notebook_loop(args.num_iterations, args.seed))
-        return
-    rows = {}
-    if not args.skip_notebook:
-        rows["notebook's code"] = tutorial_side(__file__, args.num_iterations, args.seed)
-    for name in ("dqn_cartpole_classic", "dqn_cartpole"):
-        rows[name] = recipe_side(name, args.num_iterations, args.seed)
-    title = f"CartPole DQN, {args.num_iterations} iterations, seed {args.seed}"
-    print_table(title, rows, baseline=next(iter(rows)))
 
 
 if __name__ == "__main__":

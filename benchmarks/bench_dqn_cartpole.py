@@ -11,7 +11,6 @@ tutorial's whole process to the recipe's (see timing.py). Run it on an idle mach
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import reverb
@@ -24,7 +23,7 @@ from tf_agents.policies import py_tf_eager_policy, random_tf_policy
 from tf_agents.replay_buffers import reverb_replay_buffer, reverb_utils
 from tf_agents.specs import tensor_spec
 from tf_agents.utils import common
-from timing import print_table, recipe_side, report, tutorial_side
+from timing import compare
 
 from tfa_recipes.evaluation import compute_avg_return
 
@@ -133,20 +132,14 @@ def tutorial_loop(num_iterations: int, seed: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--num-iterations", type=int, default=20000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--side", choices=("tutorial",), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.side == "tutorial":
-        report(**tutorial_loop(args.num_iterations, args.seed))
-        return
-    rows = {
-        "tutorial's code": tutorial_side(__file__, args.num_iterations, args.seed),
-        "dqn_cartpole": recipe_side("dqn_cartpole", args.num_iterations, args.seed),
-    }
-    title = f"CartPole DQN, {args.num_iterations} iterations, seed {args.seed}"
-    print_table(title, rows, baseline="tutorial's code")
+    compare(
+        __file__,
+        __doc__.splitlines()[0],
+        tutorial_loop,
+        ("dqn_cartpole",),
+        default_iterations=20000,
+        title="CartPole DQN",
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ benchmarks/...` puts that folder first on the path).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -98,3 +99,41 @@ def print_table(title: str, rows: dict[str, dict], baseline: str) -> None:
             f"{row['env_steps'] / row['seconds']:12.0f} {row['rss_mb']:7d} "
             f"{row['final_return']:7.1f} {row['load']:5.2f} {base / row['process']:13.2f}x"
         )
+
+
+def compare(
+    script: str,
+    description: str,
+    tutorial_loop,
+    recipes: tuple[str, ...],
+    *,
+    default_iterations: int,
+    title: str,
+    baseline_name: str = "tutorial's code",
+    skippable: bool = False,
+) -> None:
+    """A benchmark script's main: `--side tutorial` runs `tutorial_loop(iterations, seed)`
+    in this process and reports it; otherwise the tutorial side and each recipe run in
+    fresh processes and the table is printed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--num-iterations", type=int, default=default_iterations)
+    parser.add_argument("--seed", type=int, default=0)
+    if skippable:
+        parser.add_argument(
+            "--skip-notebook", action="store_true", help="time the recipes only (the "
+            "notebook's eager loop takes several times longer)"
+        )
+    parser.add_argument("--side", choices=("tutorial",), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side == "tutorial":
+        report(**tutorial_loop(args.num_iterations, args.seed))
+        return
+    rows = {}
+    if not getattr(args, "skip_notebook", False):
+        rows[baseline_name] = tutorial_side(script, args.num_iterations, args.seed)
+    for name in recipes:
+        rows[name] = recipe_side(name, args.num_iterations, args.seed)
+    print_table(
+        f"{title}, {args.num_iterations} iterations, seed {args.seed}", rows,
+        baseline=next(iter(rows)),
+    )
