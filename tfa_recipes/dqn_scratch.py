@@ -96,13 +96,10 @@ def run(config: Config, run_dir: RunDir) -> dict[str, Any]:
         f"restored the weights of episode {result.best_episode} "
         f"({result.best_score:.0f} steps)"
     )
-    random_envs = [
-        make_gym(config.env_name, seed=config.seed + RANDOM_SEED_OFFSET + index)
-        for index in range(config.n_eval_episodes)
-    ]
-    random_reward = random_mean_reward(random_envs, config.n_max_steps, config.seed)
-    for random_env in random_envs:
-        random_env.close()
+    random_reward = random_mean_reward(
+        lambda seed: make_gym(config.env_name, seed=seed), config.n_eval_episodes,
+        config.seed + RANDOM_SEED_OFFSET, config.n_max_steps, config.seed,
+    )
     media.plot_curve(
         result.rewards, run_dir.path / "rewards.png", xlabel="Episode",
         ylabel="Sum of rewards", title=TITLES[config.variant],

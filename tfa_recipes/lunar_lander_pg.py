@@ -129,8 +129,8 @@ def run(config: Config, run_dir: RunDir) -> dict[str, Any]:
         agent, mean_rewards = train(config, tracked)
     train_seconds = time.perf_counter() - started
     random_reward = random_mean_reward(
-        make_unrendered_envs(config, config.seed + RANDOM_SEED_OFFSET, config.n_eval_episodes),
-        config.n_max_steps, config.seed,
+        lambda seed: DropParticles(make_gym(config.env_name, seed=seed)), config.n_eval_episodes,
+        config.seed + RANDOM_SEED_OFFSET, config.n_max_steps, config.seed,
     )
     media.plot_curve(
         mean_rewards, run_dir.path / "mean-rewards.png", xlabel="Iteration",

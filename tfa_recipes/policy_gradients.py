@@ -121,18 +121,17 @@ def run(config: Config, run_dir: RunDir) -> dict[str, Any]:
             discount_rate=config.discount_rate, report=tracked,
         )
     reinforce_seconds = time.perf_counter() - started
-    random_envs = [
-        make_gym(config.env_name, seed=config.seed + RANDOM_SEED_OFFSET + index)
-        for index in range(config.n_eval_episodes)
-    ]
-    random_reward = random_mean_reward(random_envs, config.n_max_steps, config.seed)
+    random_reward = random_mean_reward(
+        lambda seed: make_gym(config.env_name, seed=seed), config.n_eval_episodes,
+        config.seed + RANDOM_SEED_OFFSET, config.n_max_steps, config.seed,
+    )
     media.plot_curve(
         mean_rewards, run_dir.path / "mean-rewards.png", xlabel="Iteration",
         ylabel="Mean reward", title="REINFORCE",
         references={"random policy": random_reward, "book at iteration 150": BOOK_MEAN_REWARD},
     )
     trained_reward = score_and_film(agent, "trained-policy-net")
-    for env in [*eval_envs, *envs, *random_envs, film_env]:
+    for env in [*eval_envs, *envs, film_env]:
         env.close()
     return {
         "untrained_average_reward": untrained_reward,

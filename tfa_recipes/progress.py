@@ -41,15 +41,24 @@ def bar(total: int, *, initial: int = 0, desc: str | None = None, unit: str = "i
             stream.close()
 
 
-def say(progress: tqdm, line: str, out: Callable[[str], None] = print) -> None:
-    """`out(line)` (stdout by default) above the bar: the bar is cleared and redrawn."""
+@contextlib.contextmanager
+def _above(progress: tqdm) -> Iterator[None]:
+    """Output written inside the block lands above the bar: it is cleared, then redrawn."""
     if progress.disable:
-        out(line)
+        yield
         return
     progress.clear()
-    out(line)
-    sys.stdout.flush()
-    progress.refresh()
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        progress.refresh()
+
+
+def say(progress: tqdm, line: str, out: Callable[[str], None] = print) -> None:
+    """`out(line)` (stdout by default) above the bar."""
+    with _above(progress):
+        out(line)
 
 
 @contextlib.contextmanager
@@ -61,7 +70,8 @@ def counting(
     with bar(total, desc=desc, unit=unit) as progress:
 
         def tracked(*args: object) -> None:
-            say(progress, "", out=lambda _: report(*args))
+            with _above(progress):
+                report(*args)
             progress.update(1)
 
         yield tracked

@@ -100,10 +100,16 @@ def film_episode(
     return episode
 
 
-def random_mean_reward(envs: Sequence[gym.Env], n_max_steps: int, seed: int) -> float:
-    """The mean total reward of uniformly random actions, one episode in each of `envs`:
-    the baseline a learning curve is read against."""
+def random_mean_reward(
+    make_env: Callable[[int], gym.Env], count: int, first_seed: int, n_max_steps: int, seed: int
+) -> float:
+    """The mean total reward of uniformly random actions (drawn from `seed`), one episode in
+    each of `count` copies `make_env(first_seed + i)`, closed afterwards: the baseline a
+    learning curve is read against."""
+    envs = [make_env(first_seed + index) for index in range(count)]
     rng = np.random.default_rng(seed)
     n_actions = envs[0].action_space.n
     episodes = play_episodes(envs, lambda obs: rng.integers(n_actions, size=len(obs)), n_max_steps)
+    for env in envs:
+        env.close()
     return float(np.mean([sum(episode.rewards) for episode in episodes]))
