@@ -47,11 +47,11 @@ from tf_agents.policies import epsilon_greedy_policy, random_tf_policy
 from tf_agents.trajectories import trajectory as trajectory_lib
 from tf_agents.utils import common
 
-from tfa_recipes import agents, media, networks, progress, replay
+from tfa_recipes import agents, media, networks, progress, replay, roles
 from tfa_recipes.config import LoopConfig, param
 from tfa_recipes.envs import atari
 from tfa_recipes.runs import RunDir
-from tfa_recipes.training import Pieces, Recipe
+from tfa_recipes.training import Parts, Recipe
 
 # The book's (filters, kernel size, stride) per conv layer: the Nature DQN network.
 CONV_LAYER_PARAMS = ((32, (8, 8), 4), (64, (4, 4), 2), (64, (3, 3), 1))
@@ -125,8 +125,9 @@ def replay_bytes_per_step(collect_data_spec) -> int:
     )
 
 
-def build(config: Config, run: RunDir, env_factory) -> Pieces:
+def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     env = env_factory(config.seed)
+    resources.callback(env.close)
     tf_env = tf_py_environment.TFPyEnvironment(env)
     write_observation_picture(env_factory(config.seed), run)
 
@@ -187,7 +188,6 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
         observers=[replay_buffer.add_batch] + train_metrics,
         num_steps=config.update_period,
     )
-    collect_driver.run = common.function(collect_driver.run)
 
     def initial_collect() -> int:
         if not config.initial_collect_steps:
@@ -206,33 +206,31 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
             common.function(init_driver.run)()
         return config.initial_collect_steps
 
-    def collect() -> int:
-        collect_driver.run()
-        return config.update_period
-
-    dataset = replay.experience_dataset(replay_buffer, batch_size=config.batch_size, num_steps=2)
-    compiled: dict[str, object] = {}
-
-    def train() -> object:
-        # The iterator starts sampling (and prefetching) when created: only once the
-        # replay holds steps, which a resumed run without saved replay refills first.
-        if "train" not in compiled:
-            iterator = iter(dataset)
-            compiled["train"] = common.function(lambda: agent.train(next(iterator)[0]))
-        return compiled["train"]()
-
+    # The book's train_agent loop body (collect update_period steps, then one train step),
+    # many iterations per compiled call.
+    lockstep = roles.GraphLockstep(
+        collect_driver,
+        roles.tf_agents_learner(
+            agent,
+            lambda: iter(
+                replay.experience_dataset(replay_buffer, batch_size=config.batch_size, num_steps=2)
+            ),
+        ),
+        steps_per_iteration=config.update_period,
+        initial=initial_collect,
+        # An iteration takes ~0.1 s: a stop request is answered within a few seconds.
+        max_iterations_per_call=20,
+    )
     eval_policy = agent.policy
     if config.eval_epsilon > 0:
         eval_policy = epsilon_greedy_policy.EpsilonGreedyPolicy(
             agent.policy, epsilon=config.eval_epsilon
         )
-    return Pieces(
+    return Parts(
         agent=agent,
-        collect=collect,
-        train_step=train,
-        initial_collect=initial_collect,
+        lockstep=lockstep,
         trackables={"replay_buffer": replay_buffer} if config.checkpoint_replay else {},
-        replay_size=lambda: int(replay_buffer.num_frames()),
+        replay=replay.InGraphReplay(replay_buffer),
         eval_policy=eval_policy,
         train_metrics=train_metrics,
     )

@@ -3,11 +3,11 @@
 The tutorial's pieces, in its order: `suite_gym` CartPole-v0 in a `TFPyEnvironment`, the
 `sequential.Sequential` Q-network, `DqnAgent` with Adam and squared TD loss, a Reverb
 uniform table fed by `ReverbAddTrajectoryObserver(sequence_length=2)`, `PyDriver`
-collection, a dataset of 2-step samples, and `common.function(agent.train)`. Faster than
-the tutorial with the same 1:1 collect/train loop: compiled evaluation (the tutorial's
-eager evaluation is two thirds of its run time), a pre-traced collect policy, and the
-sample-and-train step compiled into one call, and a single-stream Reverb dataset
-(see `replay.ReverbReplay.dataset`).
+collection (a `tf_agents.train.Actor`), a dataset of 2-step samples, and a compiled
+`agent.train` (a `tf_agents.train.Learner`). Faster than the tutorial with the same 1:1
+collect/train loop: compiled evaluation (the tutorial's eager evaluation is two thirds of
+its run time), a pre-traced collect policy, the sample-and-train step compiled into one
+call, and a single-stream Reverb dataset (see `replay.ReverbReplay.dataset`).
 
     python -m tfa_recipes.dqn_cartpole [--num-iterations 20000] [--seed 0] [--help]
 """
@@ -21,14 +21,13 @@ import tensorflow as tf
 from tf_agents.drivers import py_driver
 from tf_agents.environments import tf_py_environment
 from tf_agents.policies import random_tf_policy
-from tf_agents.utils import common
 
-from tfa_recipes import agents, networks, replay
+from tfa_recipes import agents, networks, replay, roles
 from tfa_recipes.config import LoopConfig, param
 from tfa_recipes.envs import load_gym
 from tfa_recipes.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.runs import RunDir
-from tfa_recipes.training import Pieces, Recipe
+from tfa_recipes.training import Parts, Recipe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,9 +56,10 @@ def make_env(config: Config, seed: int):
     return load_gym(config.env_name, seed=seed)
 
 
-def build(config: Config, run: RunDir, env_factory) -> Pieces:
+def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     # The tutorial drives `env` with a time step of `train_py_env`; one environment does both.
     train_py_env = env_factory(config.seed)
+    resources.callback(train_py_env.close)
     train_env = tf_py_environment.TFPyEnvironment(train_py_env)
     q_net = networks.sequential_q_network(train_env.action_spec(), config.fc_layer_params)
     agent = agents.dqn(
@@ -75,6 +75,7 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
         sequence_length=2,
         checkpoint_dir=run.replay_dir,
     )
+    resources.callback(rb.close)
     random_policy = random_tf_policy.RandomTFPolicy(
         train_env.time_step_spec(), train_env.action_spec()
     )
@@ -88,35 +89,18 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
         ).run(train_py_env.reset())
         return config.initial_collect_steps
 
-    collect_driver = py_driver.PyDriver(
+    collector = roles.PyCollector(
         train_py_env,
         CompiledPyTFEagerPolicy(agent.collect_policy),
         [rb.observer],
-        max_steps=config.collect_steps_per_iteration,
+        steps_per_run=config.collect_steps_per_iteration,
+        initial=initial_collect,
     )
-    state = {"time_step": train_py_env.reset()}
-
-    def collect() -> int:
-        state["time_step"], _ = collect_driver.run(state["time_step"])
-        return config.collect_steps_per_iteration
-
     # Dataset generates trajectories with shape [Bx2x...], as in the tutorial.
-    iterator = iter(rb.dataset(batch_size=config.batch_size, num_steps=2))
-
-    @common.function
-    def train_step():
-        experience, _ = next(iterator)
-        return agent.train(experience)
-
-    return Pieces(
-        agent=agent,
-        collect=collect,
-        train_step=train_step,
-        initial_collect=initial_collect,
-        save_replay=rb.save,
-        replay_size=rb.num_items,
-        close=rb.close,
+    learner = roles.tf_agents_learner(
+        agent, lambda: iter(rb.dataset(batch_size=config.batch_size, num_steps=2))
     )
+    return Parts(agent=agent, collector=collector, learner=learner, replay=rb)
 
 
 RECIPE = Recipe(

@@ -20,13 +20,12 @@ import tensorflow as tf
 from tf_agents.drivers import dynamic_step_driver
 from tf_agents.environments import tf_py_environment
 from tf_agents.policies import random_tf_policy
-from tf_agents.utils import common
 
-from tfa_recipes import agents, networks, replay
+from tfa_recipes import agents, networks, replay, roles
 from tfa_recipes.config import LoopConfig, param
 from tfa_recipes.envs import load_gym
 from tfa_recipes.runs import RunDir
-from tfa_recipes.training import Pieces, Recipe
+from tfa_recipes.training import Parts, Recipe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,8 +51,10 @@ def make_env(config: Config, seed: int):
     return load_gym(config.env_name, seed=seed)
 
 
-def build(config: Config, run: RunDir, env_factory) -> Pieces:
-    train_env = tf_py_environment.TFPyEnvironment(env_factory(config.seed))
+def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
+    train_py_env = env_factory(config.seed)
+    resources.callback(train_py_env.close)
+    train_env = tf_py_environment.TFPyEnvironment(train_py_env)
     q_net = networks.classic_q_network(
         train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params
     )
@@ -94,31 +95,26 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
         # Dataset generates trajectories with shape [Bx2x...], as in the notebook. Its
         # threads sample ahead while the driver writes, so which steps a batch holds
         # depends on thread timing: runs of one seed drift apart.
-        iterator = iter(
-            replay.experience_dataset(replay_buffer, batch_size=config.batch_size, num_steps=2)
-        )
-
-        def sample():
-            return next(iterator)
+        def experience():
+            return iter(
+                replay.experience_dataset(
+                    replay_buffer, batch_size=config.batch_size, num_steps=2
+                )
+            )
     else:
         # The dataset's own map function, called in order after each collect.
-        def sample():
-            return replay_buffer.get_next(sample_batch_size=config.batch_size, num_steps=2)
+        def experience():
+            return replay.InOrderSampler(replay_buffer, batch_size=config.batch_size, num_steps=2)
 
-    # The driver's `run` and `agent.train` compiled together: one graph call per iteration
-    # instead of two, in the notebook's order (collect, then sample and train).
-    @common.function
-    def collect_and_train():
-        collect_driver.run()
-        experience, _ = sample()
-        return agent.train(experience)
-
-    return Pieces(
-        agent=agent,
-        collect_and_train=lambda: (config.collect_steps_per_iteration, collect_and_train()),
-        initial_collect=initial_collect,
-        trackables={"replay_buffer": replay_buffer},
+    # The driver's `run` and the train step compiled together, many iterations a call,
+    # in the notebook's order (collect, then sample and train).
+    lockstep = roles.GraphLockstep(
+        collect_driver,
+        roles.tf_agents_learner(agent, experience),
+        steps_per_iteration=config.collect_steps_per_iteration,
+        initial=initial_collect,
     )
+    return Parts(agent=agent, lockstep=lockstep, trackables={"replay_buffer": replay_buffer})
 
 
 RECIPE = Recipe(

@@ -73,14 +73,14 @@ from tf_agents.policies import epsilon_greedy_policy, greedy_policy, q_policy
 from tf_agents.specs import tensor_spec
 from tf_agents.utils import common
 
-from tfa_recipes import agents, networks, replay
+from tfa_recipes import agents, networks, replay, roles
 from tfa_recipes.config import LoopConfig, param
 from tfa_recipes.envs import load_gym
 from tfa_recipes.envs.pixels import ScreenPatchDifference
 from tfa_recipes.errors import RecipeError
 from tfa_recipes.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.runs import RunDir
-from tfa_recipes.training import Pieces, Recipe
+from tfa_recipes.training import Parts, Recipe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,8 +125,9 @@ def make_env(config: Config, seed: int) -> ScreenPatchDifference:
     return env
 
 
-def build(config: Config, run: RunDir, env_factory) -> Pieces:
+def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     train_py_env = env_factory(config.seed)
+    resources.callback(train_py_env.close)
     time_step_spec = tensor_spec.from_spec(train_py_env.time_step_spec())
     action_spec = tensor_spec.from_spec(train_py_env.action_spec())
     observation_spec = time_step_spec.observation
@@ -176,18 +177,9 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
     # the network that acts changes during an episode.
     collect_policy = CompiledPyTFEagerPolicy(acting_policy)
     observers = [replay.add_batch_observer(memory), count_step]
-    step_driver = py_driver.PyDriver(train_py_env, collect_policy, observers, max_steps=1)
-    # From an episode's last step: only the step into the reset (a boundary in the memory).
-    boundary_driver = py_driver.PyDriver(train_py_env, collect_policy, observers, max_episodes=1)
-    state: dict[str, Any] = {"time_step": train_py_env.reset()}
     # Sampled when trained on, as `memory.sample(BATCH_SIZE)`; pairs of steps make the
     # (state, action, next_state, reward) transitions.
     dataset = memory.as_dataset(sample_batch_size=config.batch_size, num_steps=2)
-
-    @common.function
-    def update(iterator) -> Any:
-        experience, _ = next(iterator)
-        return agent.train(experience)
 
     @common.function
     def copy_to_target() -> None:
@@ -195,25 +187,23 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
             q_net.variables, target_q_net.variables, tau=1.0, tau_non_trainable=1.0
         )
 
-    def play_episode_and_train() -> tuple[int, Any]:
-        before = int(steps_done.numpy())
-        loss_info = None
-        while not state["time_step"].is_last():
-            state["time_step"], _ = step_driver.run(state["time_step"])
-            # optimize_model() runs once len(memory) >= BATCH_SIZE.
-            if int(steps_done.numpy()) >= config.batch_size:
-                if "iterator" not in state:
-                    state["iterator"] = iter(dataset)
-                loss_info = update(state["iterator"])
-        state["time_step"], _ = boundary_driver.run(state["time_step"])
-        if int(episodes_done.numpy()) % config.target_update == 0:
-            copy_to_target()
-        episodes_done.assign_add(1)
-        return int(steps_done.numpy()) - before, loss_info
-
-    return Pieces(
+    lockstep = EpisodeLockstep(
+        train_py_env,
+        step_driver=py_driver.PyDriver(train_py_env, collect_policy, observers, max_steps=1),
+        # From an episode's last step: only the step into the reset (a boundary in the memory).
+        boundary_driver=py_driver.PyDriver(
+            train_py_env, collect_policy, observers, max_episodes=1
+        ),
+        learner=roles.tf_agents_learner(agent, lambda: iter(dataset)),
+        steps_done=steps_done,
+        episodes_done=episodes_done,
+        copy_to_target=copy_to_target,
+        batch_size=config.batch_size,
+        target_update=config.target_update,
+    )
+    return Parts(
         agent=agent,
-        collect_and_train=play_episode_and_train,
+        lockstep=lockstep,
         eval_policy=eval_policy,
         trackables={
             "replay_memory": memory,
@@ -221,6 +211,53 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
             "episodes_done": episodes_done,
         },
     )
+
+
+class EpisodeLockstep:
+    """One iteration is one of the tutorial's episodes: a step, then `optimize_model()`
+    once the memory holds a batch, until the episode ends; the target network copied
+    every `target_update` episodes."""
+
+    # An episode lasts up to seconds: the loop looks for a stop request after each.
+    max_iterations_per_call = 1
+
+    def __init__(
+        self,
+        env,
+        *,
+        step_driver,
+        boundary_driver,
+        learner: roles.Learner,
+        steps_done: tf.Variable,
+        episodes_done: tf.Variable,
+        copy_to_target,
+        batch_size: int,
+        target_update: int,
+    ) -> None:
+        self._step_driver, self._boundary_driver = step_driver, boundary_driver
+        self._learner = learner
+        self._steps_done, self._episodes_done = steps_done, episodes_done
+        self._copy_to_target = copy_to_target
+        self._batch_size, self._target_update = batch_size, target_update
+        self._time_step = env.reset()
+
+    def initial_collect(self) -> int:
+        return 0
+
+    def run(self, iterations: int) -> tuple[int, Any]:
+        before = int(self._steps_done.numpy())
+        loss_info = None
+        for _ in range(iterations):
+            while not self._time_step.is_last():
+                self._time_step, _ = self._step_driver.run(self._time_step)
+                # optimize_model() runs once len(memory) >= BATCH_SIZE.
+                if int(self._steps_done.numpy()) >= self._batch_size:
+                    loss_info = self._learner.run(1)
+            self._time_step, _ = self._boundary_driver.run(self._time_step)
+            if int(self._episodes_done.numpy()) % self._target_update == 0:
+                self._copy_to_target()
+            self._episodes_done.assign_add(1)
+        return int(self._steps_done.numpy()) - before, loss_info
 
 
 RECIPE = Recipe(

@@ -23,17 +23,14 @@ import dataclasses
 import sys
 
 import tensorflow as tf
-from tf_agents.drivers import py_driver
 from tf_agents.environments import tf_py_environment
-from tf_agents.metrics import py_metrics
-from tf_agents.utils import common
 
-from tfa_recipes import agents, networks, replay
+from tfa_recipes import agents, networks, replay, roles
 from tfa_recipes.config import LoopConfig, param
 from tfa_recipes.envs import load_gym
 from tfa_recipes.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.runs import RunDir
-from tfa_recipes.training import Pieces, Recipe
+from tfa_recipes.training import Parts, Recipe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +50,9 @@ def make_env(config: Config, seed: int):
     return load_gym(config.env_name, seed=seed)
 
 
-def build(config: Config, run: RunDir, env_factory) -> Pieces:
+def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     train_py_env = env_factory(config.seed)
+    resources.callback(train_py_env.close)
     train_env = tf_py_environment.TFPyEnvironment(train_py_env)
     actor_net = networks.actor_network(
         train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params
@@ -73,36 +71,25 @@ def build(config: Config, run: RunDir, env_factory) -> Pieces:
         sequence_length=None,
         observer="episode",
     )
-    environment_steps = py_metrics.EnvironmentSteps()
-    collect_driver = py_driver.PyDriver(
+    resources.callback(rb.close)
+    # The tutorial's `collect_episode`: full episodes from a fresh reset.
+    collector = roles.PyCollector(
         train_py_env,
         CompiledPyTFEagerPolicy(tf_agent.collect_policy),
-        [rb.observer, environment_steps],
-        max_episodes=config.collect_episodes_per_iteration,
+        [rb.observer],
+        episodes_per_run=config.collect_episodes_per_iteration,
+        reset_each_run=True,
     )
-
-    def collect() -> int:
-        before = environment_steps.result()
-        # The tutorial's `collect_episode`: full episodes from a fresh reset.
-        collect_driver.run(train_py_env.reset())
-        return int(environment_steps.result() - before)
-
-    train = common.function(tf_agent.train)
     # Built once: building it is 150-200 ms, five times the rest of an iteration.
     dataset = rb.replay_buffer.as_dataset(sample_batch_size=1)
-
-    def train_step():
-        # The tutorial's quirk, kept: `sample_batch_size=1` samples ONE of the episodes just
-        # collected (uniformly, so with two episodes the other is never learned from: the
-        # table is cleared before the next iteration). A fresh iterator each time, as the
-        # tutorial's, so no sample prefetched before the clear is trained on.
-        iterator = iter(dataset)
-        trajectories, _ = next(iterator)
-        loss_info = train(experience=trajectories)
-        rb.replay_buffer.clear()
-        return loss_info
-
-    return Pieces(agent=tf_agent, collect=collect, train_step=train_step, close=rb.close)
+    # The tutorial's quirk, kept: `sample_batch_size=1` samples ONE of the episodes just
+    # collected (uniformly, so with two episodes the other is never learned from: the
+    # table is cleared before the next iteration). A fresh iterator each time, as the
+    # tutorial's, so no sample prefetched before the clear is trained on.
+    learner = roles.tf_agents_learner(
+        tf_agent, lambda: iter(dataset), fresh_iterator=True, after_train=rb.replay_buffer.clear
+    )
+    return Parts(agent=tf_agent, collector=collector, learner=learner)
 
 
 RECIPE = Recipe(

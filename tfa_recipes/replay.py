@@ -160,6 +160,39 @@ def add_batch_observer(
     return observe
 
 
+class InGraphReplay:
+    """A `TFUniformReplayBuffer` seen as the loop's replay store: its contents are saved
+    in the checkpoint (or not at all), so there is nothing to write beside it; its size
+    tells a resumed run whether the warm-up must refill it."""
+
+    def __init__(self, replay_buffer: tf_uniform_replay_buffer.TFUniformReplayBuffer) -> None:
+        self._replay_buffer = replay_buffer
+
+    def save(self) -> None:
+        pass
+
+    def num_items(self) -> int:
+        return int(self._replay_buffer.num_frames())
+
+
+class InOrderSampler:
+    """`next()` samples the buffer where it is called, as `replay_buffer.get_next` does:
+    in a compiled loop, after the collect before it, with no thread sampling ahead."""
+
+    def __init__(self, replay_buffer, *, batch_size: int, num_steps: int) -> None:
+        self._replay_buffer = replay_buffer
+        self._batch_size = batch_size
+        self._num_steps = num_steps
+
+    def __iter__(self) -> InOrderSampler:
+        return self
+
+    def __next__(self):
+        return self._replay_buffer.get_next(
+            sample_batch_size=self._batch_size, num_steps=self._num_steps
+        )
+
+
 def experience_dataset(
     replay_buffer, *, batch_size: int, num_steps: int | None, num_parallel_calls: int = 3
 ) -> tf.data.Dataset:

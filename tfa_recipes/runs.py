@@ -22,6 +22,7 @@ runs/<recipe>/<timestamp>_seed<k>/
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import platform
@@ -54,6 +55,39 @@ VERSIONED_PACKAGES = (
     "numpy",
     "ale-py",
 )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A finished TF-Agents run's figures, as summary.json holds them."""
+
+    recipe: str
+    seed: int
+    iterations: int
+    environment_steps: int
+    final_average_return: float
+    best_average_return: float
+    # [iteration, average return] of every evaluation, the first at iteration 0.
+    evaluations: list[list[float]]
+    train_seconds: float
+    environment_steps_per_second: float | None
+    random_average_return: float | None = None
+    # {"iteration", "average_return"} of policies/best_policy, for recipes that keep one.
+    best_policy: dict[str, float] | None = None
+    final_loss: float | None = None
+    train_metrics: dict[str, float] | None = None
+    wall_seconds: float | None = None
+    # {"startup", "loop", "finish"}: seconds before the first iteration, in the loop, after.
+    phase_seconds: dict[str, float] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form; optional figures a run does not have are left out."""
+        optional = ("best_policy", "final_loss", "train_metrics")
+        return {
+            name: value
+            for name, value in dataclasses.asdict(self).items()
+            if value is not None or name not in optional
+        }
 
 
 @dataclass(frozen=True)

@@ -1,33 +1,39 @@
 """The training loop every TF-Agents recipe shares.
 
-A recipe supplies its environment and its `Pieces` (agent, one iteration's collection,
-one train step); this module owns the rest, once: seeding, the random baseline, evaluation,
-console lines in the tutorials' words, metrics.csv, TensorBoard summaries, checkpoints with
-replay contents, resume, clean interrupts, the exported policy, the plot and the videos.
+A recipe supplies its environment and its `Parts` (the agent and its roles, see `roles`);
+this module owns the rest, once: seeding, the random baseline, evaluation, console lines
+in the tutorials' words, metrics.csv, TensorBoard summaries, checkpoints with replay
+contents, resume, clean interrupts, the exported policy, the plot and the videos.
+
+The loop is TF-Agents' `tf_agents/train` examples' in shape: run the roles for as many
+iterations as there are to the next periodic work, then let `IntervalTrigger`s do it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import math
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import tensorflow as tf
 from tf_agents.agents import tf_agent
 from tf_agents.environments import py_environment
 from tf_agents.policies import policy_saver, py_tf_eager_policy, random_py_policy, tf_policy
+from tf_agents.train import interval_trigger
 from tf_agents.utils import common
 
-from tfa_recipes import media, progress
+from tfa_recipes import media, progress, roles
 from tfa_recipes.config import LoopConfig, dump_config
 from tfa_recipes.errors import Interrupted, RecipeError
 from tfa_recipes.evaluation import Evaluator
 from tfa_recipes.policies import CompiledPyTFEagerPolicy
-from tfa_recipes.runs import MetricsLog, RunDir
+from tfa_recipes.runs import MetricsLog, RunDir, RunSummary
 
 EVAL_SEED_OFFSET = 10_000
 VIDEO_SEED_OFFSET = 20_000
@@ -35,48 +41,67 @@ VIDEO_SEED_OFFSET = 20_000
 RANDOM_SEED_OFFSET = 30_000
 
 
-@dataclass
-class Pieces:
+@dataclass(frozen=True)
+class Parts:
     """What a recipe builds; the loop drives it.
 
-    collect: one iteration's data collection; returns the environment steps it took.
-    train_step: one update of the agent on replayed experience; returns its LossInfo,
-        or None when there was nothing to learn from yet (no loss is logged then).
-    collect_and_train: both in one call, in that order; returns (steps, LossInfo). For a
-        recipe that compiles an in-graph driver and the train step into one function;
-        give either it or collect and train_step.
-    initial_collect: the random warm-up before the first iteration (fresh runs only).
-    trackables: state saved in the checkpoint beside the agent (an in-graph replay buffer).
-    save_replay: writes replay contents that live outside the checkpoint (Reverb).
-    replay_size: items in that replay, to refill it if a resumed run finds it empty.
+    Either a `lockstep` (whole iterations per compiled call) or a `collector` and a
+    `learner` (one iteration at a time from Python), see `roles`.
+    trackables: state saved in the checkpoint beside the agent (an in-graph replay
+        buffer, the recipe's own counters).
+    replay: replay contents that live outside the checkpoint (Reverb): written with each
+        checkpoint, and refilled by the warm-up if a resumed run finds them gone.
     eval_policy: the policy evaluated and filmed (default: `agent.policy`).
     train_metrics: `tf_metrics` that collection feeds; logged with the loss (console,
         TensorBoard `train/Metrics/<name>`, metrics.csv `Train<name>`) and checkpointed.
+    closers: called on every way out of the loop (Reverb servers, writers).
     """
 
     agent: tf_agent.TFAgent
-    collect: Callable[[], int] | None = None
-    train_step: Callable[[], tf_agent.LossInfo | None] | None = None
-    collect_and_train: Callable[[], tuple[int, tf_agent.LossInfo]] | None = None
-    initial_collect: Callable[[], int] = lambda: 0
-    trackables: dict[str, Any] = field(default_factory=dict)
-    save_replay: Callable[[], None] = lambda: None
-    replay_size: Callable[[], int] | None = None
-    close: Callable[[], None] = lambda: None
+    lockstep: roles.Lockstep | None = None
+    collector: roles.Collector | None = None
+    learner: roles.Learner | None = None
+    trackables: Mapping[str, Any] = field(default_factory=dict)
+    replay: ReplayStore | None = None
     eval_policy: tf_policy.TFPolicy | None = None
     train_metrics: Sequence[Any] = ()
+    closers: Sequence[Callable[[], None]] = ()
 
     def __post_init__(self) -> None:
-        separate = self.collect is not None and self.train_step is not None
-        if separate == (self.collect_and_train is not None):
-            raise ValueError("Pieces needs collect and train_step, or collect_and_train alone")
+        serial = self.collector is not None and self.learner is not None
+        if serial == (self.lockstep is not None):
+            raise ValueError("Parts needs a collector and a learner, or a lockstep alone")
 
-    def run_iteration(self) -> tuple[int, tf_agent.LossInfo | None]:
-        """Collect, then one train step: (environment steps, LossInfo or None)."""
-        if self.collect_and_train is not None:
-            return self.collect_and_train()
-        steps = self.collect()
-        return steps, self.train_step()
+    def iterations(self) -> roles.Lockstep:
+        return self.lockstep if self.lockstep is not None else _Serial(self.collector, self.learner)
+
+
+class ReplayStore(Protocol):
+    def save(self) -> None: ...
+
+    def num_items(self) -> int: ...
+
+
+class _Serial:
+    """A collector and a learner, one iteration at a time: `collector.run()`, then
+    `learner.run(1)`, as the tutorials' loops alternate them."""
+
+    # The loop looks between calls for a stop request and for due triggers.
+    max_iterations_per_call = 1
+
+    def __init__(self, collector: roles.Collector, learner: roles.Learner) -> None:
+        self._collector = collector
+        self._learner = learner
+
+    def initial_collect(self) -> int:
+        return self._collector.initial_collect()
+
+    def run(self, iterations: int) -> tuple[int, tf_agent.LossInfo | None]:
+        steps, loss_info = 0, None
+        for _ in range(iterations):
+            steps += self._collector.run()
+            loss_info = self._learner.run(1)
+        return steps, loss_info
 
 
 @dataclass(frozen=True)
@@ -87,7 +112,9 @@ class Recipe:
     description: str
     config_cls: type
     make_env: Callable[[Any, int], py_environment.PyEnvironment]
-    build: Callable[[Any, RunDir, Callable[[int], py_environment.PyEnvironment]], Pieces]
+    # build(config, run, make_env, resources) -> Parts; whatever it opens that needs
+    # closing goes on `resources` (an ExitStack) as it is opened.
+    build: Callable[..., Parts]
     # The highest return the environment allows, for the plot's y axis (None: automatic).
     plot_ylim_top: float | None = 250
     # Frames per video at most (None: whole episodes); Atari episodes can last 27,000 steps.
@@ -104,7 +131,8 @@ class Recipe:
         return f"tfa_recipes.{self.name}"
 
     def train(self, config: Any, run: RunDir) -> dict[str, Any]:
-        return train(self, config, run)
+        """Train (or resume); the summary as summary.json has it."""
+        return train(self, config, run).as_dict()
 
     def replay(self, config: Any, run: RunDir, *, best: bool = False) -> tuple[float, Any]:
         return replay_saved_policy(self, config, run, best=best)
@@ -145,187 +173,272 @@ def set_seeds(seed: int) -> None:
 
 def train(
     recipe: Recipe, config: LoopConfig, run: RunDir, *, out: Callable[[str], None] = print
-) -> dict[str, Any]:
-    """Train (or resume) `recipe` with `config` in `run`; returns the run's summary."""
+) -> RunSummary:
+    """Train (or resume) `recipe` with `config` in `run`; returns the run's summary.
+
+    Everything the recipe opens (Reverb servers, environments, writers) is registered in
+    one `ExitStack` as it is opened, so it is closed however the run ends: finished,
+    interrupted, a NaN loss, or an error while building.
+    """
     started = time.perf_counter()
     set_seeds(config.seed)
     make_env = functools.partial(recipe.make_env, config)
-    pieces = recipe.build(config, run, make_env)
-    agent = pieces.agent
-    eval_policy = pieces.eval_policy if pieces.eval_policy is not None else agent.policy
-    train_metrics = list(pieces.train_metrics)
-    iteration_var = tf.Variable(0, dtype=tf.int64, name="iteration")
-    env_steps_var = tf.Variable(0, dtype=tf.int64, name="env_steps")
-    try:
-        # common.Checkpointer restores the latest checkpoint as it is constructed.
-        checkpointer = common.Checkpointer(
-            ckpt_dir=str(run.checkpoint_dir),
-            max_to_keep=1,
-            agent=agent,
-            iteration=iteration_var,
-            env_steps=env_steps_var,
-            # Resumed episode/step counts and running averages go on from where they were.
-            train_metrics=_metrics_module(train_metrics),
-            **pieces.trackables,
+    with contextlib.ExitStack() as resources:
+        parts = recipe.build(config, run, make_env, resources)
+        return _Loop(recipe, config, run, parts, make_env, resources, out, started).run()
+
+
+class _Loop:
+    """One call of `train`: the checkpointed counters, the logs, and the periodic work
+    (log, evaluate and keep the best, checkpoint) as `IntervalTrigger`s on iterations."""
+
+    def __init__(self, recipe, config, run, parts, make_env, resources, out, started) -> None:
+        self.recipe, self.config, self.run_dir, self.parts = recipe, config, run, parts
+        self.out, self.started = out, started
+        self.agent = parts.agent
+        self.eval_policy = parts.eval_policy if parts.eval_policy is not None else self.agent.policy
+        self.train_metrics = list(parts.train_metrics)
+        self.iteration_var = tf.Variable(0, dtype=tf.int64, name="iteration")
+        # Environment steps are counted here, from what each call of the roles reports.
+        self.env_steps_var = tf.Variable(0, dtype=tf.int64, name="env_steps")
+        try:
+            # common.Checkpointer restores the latest checkpoint as it is constructed.
+            self.checkpointer = common.Checkpointer(
+                ckpt_dir=str(run.checkpoint_dir),
+                max_to_keep=1,
+                agent=self.agent,
+                iteration=self.iteration_var,
+                env_steps=self.env_steps_var,
+                # Resumed episode/step counts and running averages go on from where they were.
+                train_metrics=_metrics_module(self.train_metrics),
+                **parts.trackables,
+            )
+            self.checkpointer.initialize_or_restore().expect_partial()
+        except Exception as error:  # noqa: BLE001 - any failure here: an unreadable checkpoint
+            raise RecipeError(
+                f"cannot restore the checkpoint in {run.checkpoint_dir}: "
+                f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+            ) from None
+        dump_config(config, run.config_json)
+        self.metrics = MetricsLog(
+            run.metrics_csv, [f"Train{metric.name}" for metric in self.train_metrics]
         )
-        checkpointer.initialize_or_restore().expect_partial()
-    except Exception as error:  # noqa: BLE001 - any failure here means an unreadable checkpoint
-        pieces.close()
-        raise RecipeError(
-            f"cannot restore the checkpoint in {run.checkpoint_dir}: "
-            f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
-        ) from None
-    dump_config(config, run.config_json)
-    metrics = MetricsLog(run.metrics_csv, [f"Train{metric.name}" for metric in train_metrics])
-    evaluator = Evaluator(make_env, config.num_eval_episodes, config.seed + EVAL_SEED_OFFSET)
-    summary: dict[str, Any] = run.read_summary() if run.summary_json.is_file() else {}
-    start = int(iteration_var.numpy())
-    env_steps = int(env_steps_var.numpy())
-    train_writer = tf.summary.create_file_writer(str(run.train_dir))
-    eval_writer = tf.summary.create_file_writer(str(run.eval_dir))
+        self.evaluator = Evaluator(
+            make_env, config.num_eval_episodes, config.seed + EVAL_SEED_OFFSET
+        )
+        kept = run.read_summary() if run.summary_json.is_file() else {}
+        self.random_average_return = kept.get("random_average_return")
+        self.best_policy = kept.get("best_policy")
+        self.start = int(self.iteration_var.numpy())
+        self.env_steps = int(self.env_steps_var.numpy())
+        self.iteration = self.start
+        self.loss_info = None
+        self.row: dict[str, float] = {}
+        self.train_writer = tf.summary.create_file_writer(str(run.train_dir))
+        self.eval_writer = tf.summary.create_file_writer(str(run.eval_dir))
+        resources.callback(self.train_writer.close)
+        resources.callback(self.eval_writer.close)
+        self._exporter = None
+        self.say: Callable[[str], None] = out
 
-    # One saver for the best and the final export: building one traces the policy.
-    @functools.cache
-    def exporter() -> policy_saver.PolicySaver:
-        return policy_saver.PolicySaver(agent.policy, batch_size=None, train_step=iteration_var)
+    # The periodic work, each a trigger's function (IntervalTrigger calls it bare).
 
-    def keep_if_best(iteration: int, average_return: float) -> None:
-        best = summary.get("best_policy")
-        if not recipe.export_best_policy or (best and best["average_return"] >= average_return):
+    def log(self) -> None:
+        if self.loss_info is None:
+            return
+        loss = float(self.loss_info.loss.numpy())
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss} at iteration {self.iteration}")
+        self.say(f"step = {self.iteration}: loss = {loss}")
+        self.row["loss"] = loss
+        _write_scalars(
+            self.train_writer, self.iteration, Loss=loss, EnvironmentSteps=self.env_steps
+        )
+        if self.train_metrics:
+            values = {metric.name: float(metric.result()) for metric in self.train_metrics}
+            logged = ", ".join(f"{name} = {value}" for name, value in values.items())
+            self.say(f"step = {self.iteration}: {logged}")
+            self.row.update({f"Train{name}": value for name, value in values.items()})
+            _write_scalars(
+                self.train_writer,
+                self.iteration,
+                **{f"Metrics/{name}": value for name, value in values.items()},
+            )
+
+    def evaluate(self) -> None:
+        result = self.evaluator(self.eval_policy)
+        self.say(f"step = {self.iteration}: Average Return = {result.average_return}")
+        self.row["AverageReturn"] = result.average_return
+        self.row["AverageEpisodeLength"] = result.average_episode_length
+        _write_scalars(
+            self.eval_writer,
+            self.iteration,
+            AverageReturn=result.average_return,
+            AverageEpisodeLength=result.average_episode_length,
+        )
+        self.keep_if_best(result.average_return)
+
+    def keep_if_best(self, average_return: float) -> None:
+        best = self.best_policy
+        if not self.recipe.export_best_policy or (best and best["average_return"] >= average_return):
             return
         # The export records iteration_var as its train step; save() sets it again.
-        iteration_var.assign(iteration)
-        exporter().save(str(run.best_policy_dir))
-        summary["best_policy"] = {"iteration": iteration, "average_return": average_return}
-        run.write_summary(summary)
+        self.iteration_var.assign(self.iteration)
+        self.exporter().save(str(self.run_dir.best_policy_dir))
+        self.best_policy = {"iteration": self.iteration, "average_return": average_return}
+        self.run_dir.write_summary(self.progress_summary())
 
-    if start == 0:
-        random_result = evaluator.random_baseline()
-        out(f"random policy: Average Return = {random_result.average_return}")
-        summary["random_average_return"] = random_result.average_return
-        env_steps += pieces.initial_collect()
-        initial = evaluator(eval_policy)
-        out(f"step = 0: Average Return = {initial.average_return}")
-        metrics.truncate_after(-1)
-        metrics.append(
-            iteration=0,
-            AverageReturn=initial.average_return,
-            AverageEpisodeLength=initial.average_episode_length,
-            EnvironmentSteps=env_steps,
-            wall_seconds=time.perf_counter() - started,
+    def save(self) -> None:
+        self.iteration_var.assign(self.iteration)
+        self.env_steps_var.assign(self.env_steps)
+        if self.parts.replay is not None:
+            self.parts.replay.save()
+        self.checkpointer.save(global_step=self.iteration)
+        self.run_dir.write_summary(self.progress_summary())
+
+    def exporter(self) -> policy_saver.PolicySaver:
+        # One saver for the best and the final export: building one traces the policy.
+        if self._exporter is None:
+            self._exporter = policy_saver.PolicySaver(
+                self.agent.policy, batch_size=None, train_step=self.iteration_var
+            )
+        return self._exporter
+
+    def progress_summary(self) -> dict[str, Any]:
+        """What a resumed run needs back from summary.json before the run has finished."""
+        kept = {"random_average_return": self.random_average_return}
+        if self.best_policy is not None:
+            kept["best_policy"] = self.best_policy
+        return kept
+
+    def begin(self, iterations: roles.Lockstep) -> None:
+        config, replay = self.config, self.parts.replay
+        if self.start == 0:
+            self.random_average_return = self.evaluator.random_baseline().average_return
+            self.out(f"random policy: Average Return = {self.random_average_return}")
+            self.env_steps += iterations.initial_collect()
+            initial = self.evaluator(self.eval_policy)
+            self.out(f"step = 0: Average Return = {initial.average_return}")
+            self.metrics.truncate_after(-1)
+            self.metrics.append(
+                iteration=0,
+                AverageReturn=initial.average_return,
+                AverageEpisodeLength=initial.average_episode_length,
+                EnvironmentSteps=self.env_steps,
+                wall_seconds=time.perf_counter() - self.started,
+            )
+            _write_scalars(self.eval_writer, 0, AverageReturn=initial.average_return)
+            self.keep_if_best(initial.average_return)
+            return
+        self.metrics.truncate_after(self.start)
+        restored = "" if replay is None else f", {replay.num_items()} replay items"
+        self.out(
+            f"resuming from iteration {self.start} ({self.env_steps} environment steps{restored})"
         )
-        _write_scalars(eval_writer, 0, AverageReturn=initial.average_return)
-        keep_if_best(0, initial.average_return)
-    else:
-        metrics.truncate_after(start)
-        restored = "" if pieces.replay_size is None else f", {pieces.replay_size()} replay items"
-        out(f"resuming from iteration {start} ({env_steps} environment steps{restored})")
-        if pieces.replay_size is not None and pieces.replay_size() == 0:
-            out("the replay contents were not saved; refilling them with the initial collect")
-            env_steps += pieces.initial_collect()
+        if replay is not None and replay.num_items() == 0:
+            self.out("the replay contents were not saved; refilling them with the initial collect")
+            self.env_steps += iterations.initial_collect()
 
-    def save(iteration: int) -> None:
-        iteration_var.assign(iteration)
-        env_steps_var.assign(env_steps)
-        pieces.save_replay()
-        checkpointer.save(global_step=iteration)
-        run.write_summary(summary)
-
-    loss_info = None
-    loop_started = time.perf_counter()
-    wall_before = _last_wall_seconds(metrics)
-    with _StopRequest() as stop, progress.bar(
-        config.num_iterations, initial=start, desc=recipe.name
-    ) as bar:
-        say = functools.partial(progress.say, bar, out=out)
-        for iteration in range(start + 1, config.num_iterations + 1):
-            steps, loss_info = pieces.run_iteration()
-            env_steps += steps
-            row: dict[str, float] = {}
-            if iteration % config.log_interval == 0 and loss_info is not None:
-                loss = float(loss_info.loss.numpy())
-                if not math.isfinite(loss):
-                    raise FloatingPointError(f"loss became {loss} at iteration {iteration}")
-                say(f"step = {iteration}: loss = {loss}")
-                row["loss"] = loss
-                _write_scalars(train_writer, iteration, Loss=loss, EnvironmentSteps=env_steps)
-                if train_metrics:
-                    values = {metric.name: float(metric.result()) for metric in train_metrics}
-                    logged = ", ".join(f"{name} = {value}" for name, value in values.items())
-                    say(f"step = {iteration}: {logged}")
-                    row.update({f"Train{name}": value for name, value in values.items()})
-                    _write_scalars(
-                        train_writer,
-                        iteration,
-                        **{f"Metrics/{name}": value for name, value in values.items()},
+    def run(self) -> RunSummary:
+        config = self.config
+        iterations = self.parts.iterations()
+        self.begin(iterations)
+        intervals = (config.log_interval, config.eval_interval, config.checkpoint_interval)
+        triggers = [
+            # Started at the last multiple before `start`: the work falls on multiples of
+            # its interval, in a resumed run as in a fresh one.
+            interval_trigger.IntervalTrigger(interval, fn, start=self.start - self.start % interval)
+            for interval, fn in zip(intervals, (self.log, self.evaluate, self.save))
+        ]
+        per_call = getattr(iterations, "max_iterations_per_call", None)
+        loop_started = time.perf_counter()
+        wall_before = _last_wall_seconds(self.metrics)
+        with _StopRequest() as stop, progress.bar(
+            config.num_iterations, initial=self.start, desc=self.recipe.name
+        ) as bar:
+            self.say = functools.partial(progress.say, bar, out=self.out)
+            while self.iteration < config.num_iterations:
+                chunk = _iterations_to_next(self.iteration, config.num_iterations, intervals)
+                if per_call is not None:
+                    chunk = min(chunk, per_call)
+                steps, loss_info = iterations.run(chunk)
+                self.iteration += chunk
+                self.env_steps += steps
+                self.loss_info = loss_info
+                self.row = {}
+                # log and evaluate; the checkpoint waits for the row to be written.
+                for trigger in triggers[:2]:
+                    trigger(self.iteration)
+                if self.row:
+                    self.metrics.append(
+                        iteration=self.iteration,
+                        EnvironmentSteps=self.env_steps,
+                        wall_seconds=wall_before + time.perf_counter() - loop_started,
+                        **self.row,
                     )
-            if iteration % config.eval_interval == 0:
-                result = evaluator(eval_policy)
-                say(f"step = {iteration}: Average Return = {result.average_return}")
-                row["AverageReturn"] = result.average_return
-                row["AverageEpisodeLength"] = result.average_episode_length
-                keep_if_best(iteration, result.average_return)
-                _write_scalars(
-                    eval_writer,
-                    iteration,
-                    AverageReturn=result.average_return,
-                    AverageEpisodeLength=result.average_episode_length,
-                )
-            if row:
-                metrics.append(
-                    iteration=iteration,
-                    EnvironmentSteps=env_steps,
-                    wall_seconds=wall_before + time.perf_counter() - loop_started,
-                    **row,
-                )
-            bar.update(1)
-            if stop.requested:
-                save(iteration)
-                raise Interrupted(iteration, run.path)
-            if iteration % config.checkpoint_interval == 0:
-                save(iteration)
-    end = max(start, config.num_iterations)
-    save(end)
-    train_seconds = time.perf_counter() - loop_started
+                bar.update(chunk)
+                if stop.requested:
+                    self.save()
+                    raise Interrupted(self.iteration, self.run_dir.path)
+                triggers[2](self.iteration)
+        self.iteration = max(self.start, config.num_iterations)
+        self.save()
+        train_seconds = time.perf_counter() - loop_started
+        self.exporter().save(str(self.run_dir.policy_dir))
+        summary = self.finish(train_seconds)
+        finished = time.perf_counter()
+        summary = dataclasses.replace(
+            summary,
+            wall_seconds=finished - self.started,
+            # Where a run's time goes besides the loop: building, restoring, the random
+            # baseline, the warm-up and the first evaluation before it; saving,
+            # exporting, plots and videos after it.
+            phase_seconds={
+                "startup": loop_started - self.started,
+                "loop": train_seconds,
+                "finish": finished - loop_started - train_seconds,
+            },
+        )
+        self.run_dir.write_summary(summary.as_dict())
+        return summary
 
-    exporter().save(str(run.policy_dir))
-    evaluations = [row for row in metrics.rows() if not math.isnan(row["AverageReturn"])]
-    if loss_info is not None:
-        summary["final_loss"] = float(loss_info.loss.numpy())
-    if train_metrics:
-        summary["train_metrics"] = {metric.name: float(metric.result()) for metric in train_metrics}
-    summary.update(
-        recipe=recipe.name,
-        seed=config.seed,
-        iterations=end,
-        environment_steps=env_steps,
-        final_average_return=evaluations[-1]["AverageReturn"],
-        best_average_return=max(row["AverageReturn"] for row in evaluations),
-        evaluations=[[int(row["iteration"]), row["AverageReturn"]] for row in evaluations],
-        train_seconds=train_seconds,
-        environment_steps_per_second=(env_steps / train_seconds) if train_seconds else None,
-    )
-    references = {}
-    if summary.get("random_average_return") is not None:
-        references["random policy"] = summary["random_average_return"]
-    if recipe.published_return is not None:
-        label, value = recipe.published_return
-        references[label] = value
-    media.plot_run(run, ylim_top=recipe.plot_ylim_top, references=references)
-    write_agent_videos(recipe, config, run, eval_policy)
-    finished = time.perf_counter()
-    summary["wall_seconds"] = finished - started
-    # Where a run's time goes besides the loop: building, restoring, the random baseline,
-    # the warm-up collect and the first evaluation before it; saving, exporting, plots and
-    # videos after it.
-    summary["phase_seconds"] = {
-        "startup": loop_started - started,
-        "loop": train_seconds,
-        "finish": finished - loop_started - train_seconds,
-    }
-    run.write_summary(summary)
-    pieces.close()
-    return summary
+    def finish(self, train_seconds: float) -> RunSummary:
+        evaluations = [row for row in self.metrics.rows() if not math.isnan(row["AverageReturn"])]
+        summary = RunSummary(
+            recipe=self.recipe.name,
+            seed=self.config.seed,
+            iterations=self.iteration,
+            environment_steps=self.env_steps,
+            final_average_return=evaluations[-1]["AverageReturn"],
+            best_average_return=max(row["AverageReturn"] for row in evaluations),
+            evaluations=[[int(row["iteration"]), row["AverageReturn"]] for row in evaluations],
+            train_seconds=train_seconds,
+            environment_steps_per_second=(
+                self.env_steps / train_seconds if train_seconds else None
+            ),
+            random_average_return=self.random_average_return,
+            best_policy=self.best_policy,
+            final_loss=None if self.loss_info is None else float(self.loss_info.loss.numpy()),
+            train_metrics=(
+                {metric.name: float(metric.result()) for metric in self.train_metrics}
+                if self.train_metrics
+                else None
+            ),
+        )
+        references = {}
+        if self.random_average_return is not None:
+            references["random policy"] = self.random_average_return
+        if self.recipe.published_return is not None:
+            label, value = self.recipe.published_return
+            references[label] = value
+        media.plot_run(self.run_dir, ylim_top=self.recipe.plot_ylim_top, references=references)
+        write_agent_videos(self.recipe, self.config, self.run_dir, self.eval_policy)
+        return summary
+
+
+def _iterations_to_next(iteration: int, end: int, intervals: Sequence[int]) -> int:
+    """Iterations from `iteration` to the next multiple of any interval, or to `end`."""
+    return min([end - iteration] + [i - iteration % i for i in intervals if i > 0])
 
 
 def write_agent_videos(

@@ -1,0 +1,175 @@
+"""The shared training loop, in process, with a fake recipe: a real (tiny) DqnAgent on
+CartPole whose lockstep records its calls instead of training, so each test costs a
+second or two and no TensorFlow start-up of its own."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import signal
+
+import pytest
+import tensorflow as tf
+from tf_agents.agents import tf_agent
+from tf_agents.specs import tensor_spec
+
+from tfa_recipes import agents, networks
+from tfa_recipes.config import LoopConfig
+from tfa_recipes.envs import load_gym
+from tfa_recipes.errors import Interrupted
+from tfa_recipes.runs import RunDir
+from tfa_recipes.training import Parts, Recipe, train
+
+
+@dataclasses.dataclass(frozen=True)
+class FakeConfig(LoopConfig):
+    pass
+
+
+def fake_config(**overrides) -> FakeConfig:
+    values = dict(
+        seed=0,
+        num_iterations=10,
+        log_interval=3,
+        eval_interval=5,
+        num_eval_episodes=1,
+        checkpoint_interval=4,
+        num_video_episodes=0,
+        video_fps=30,
+        video_format="gif",
+    )
+    return FakeConfig(**{**values, **overrides})
+
+
+class FakeLockstep:
+    """Two environment steps an iteration; loss = the iteration count; can fail, send
+    itself SIGINT or return NaN at a chosen iteration."""
+
+    def __init__(self, log: dict, *, fail_at=None, interrupt_at=None, nan_at=None, per_call=None):
+        self.log, self.done = log, 0
+        self.fail_at, self.interrupt_at, self.nan_at = fail_at, interrupt_at, nan_at
+        self.max_iterations_per_call = per_call
+
+    def initial_collect(self) -> int:
+        self.log["initial_collects"] += 1
+        return 7
+
+    def run(self, iterations: int):
+        self.log["chunks"].append(iterations)
+        self.done += iterations
+        if self.fail_at is not None and self.done >= self.fail_at:
+            raise RuntimeError("collector broke")
+        if self.interrupt_at is not None and self.done >= self.interrupt_at:
+            os.kill(os.getpid(), signal.SIGINT)
+        loss = math.nan if self.nan_at is not None and self.done >= self.nan_at else self.done
+        return 2 * iterations, tf_agent.LossInfo(loss=tf.constant(float(loss)), extra=())
+
+
+def fake_recipe(log: dict, **lockstep_options) -> Recipe:
+    def make_env(config, seed):
+        return load_gym("CartPole-v0", seed=seed)
+
+    def build(config, run, env_factory, resources):
+        env = env_factory(config.seed)
+        resources.callback(env.close)
+        resources.callback(lambda: log["closed"].append(True))
+        q_net = networks.sequential_q_network(tensor_spec.from_spec(env.action_spec()), (4,))
+        agent = agents.dqn(
+            tensor_spec.from_spec(env.time_step_spec()),
+            tensor_spec.from_spec(env.action_spec()),
+            q_net,
+            tf.keras.optimizers.Adam(1e-3),
+        )
+        log["builds"] += 1
+        step = log.setdefault("lockstep_position", 0)
+        lockstep = FakeLockstep(log, **lockstep_options)
+        lockstep.done = step
+        log["lockstep"] = lockstep
+        return Parts(agent=agent, lockstep=lockstep)
+
+    return Recipe(
+        name="fake", description="", config_cls=FakeConfig, make_env=make_env, build=build
+    )
+
+
+def new_log() -> dict:
+    return {"chunks": [], "initial_collects": 0, "builds": 0, "closed": []}
+
+
+@pytest.fixture
+def run(tmp_path) -> RunDir:
+    return RunDir(tmp_path / "run")
+
+
+def test_a_fresh_run_goes_to_each_trigger_in_one_call(run):
+    log = new_log()
+    summary = train(fake_recipe(log), fake_config(), run, out=lambda line: None)
+    # Intervals 3 (log), 5 (evaluate), 4 (checkpoint): calls end on their multiples.
+    assert log["chunks"] == [3, 1, 1, 1, 2, 1, 1]
+    assert log["initial_collects"] == 1 and log["closed"] == [True]
+    assert summary.iterations == 10 and summary.environment_steps == 7 + 2 * 10
+    assert [row[0] for row in summary.evaluations] == [0, 5, 10]
+    assert summary.final_loss == 10.0
+    assert set(summary.phase_seconds) == {"startup", "loop", "finish"}
+    rows = run.metrics_csv.read_text().splitlines()[1:]
+    assert [int(row.split(",")[0]) for row in rows] == [0, 3, 5, 6, 9, 10]
+    assert (run.policy_dir / "saved_model.pb").is_file()
+
+
+def test_calls_are_capped_where_a_role_says_so(run):
+    log = new_log()
+    train(fake_recipe(log, per_call=1), fake_config(num_iterations=4), run, out=lambda line: None)
+    assert log["chunks"] == [1, 1, 1, 1]
+
+
+def test_an_interrupt_saves_and_a_resume_goes_on_from_there(run):
+    log = new_log()
+    with pytest.raises(Interrupted):
+        train(fake_recipe(log, interrupt_at=6), fake_config(), run, out=lambda line: None)
+    assert log["closed"] == [True]
+    # Stopped after the call that reached iteration 6; metrics up to it were written.
+    lines = []
+    log["lockstep_position"] = 6
+    summary = train(fake_recipe(log), fake_config(), run, out=lines.append)
+    assert lines[0] == "resuming from iteration 6 (19 environment steps)"
+    assert log["initial_collects"] == 1 and log["builds"] == 2
+    # From 6 the triggers still fall on multiples: 8 (checkpoint), 9 (log), 10.
+    assert log["chunks"][-3:] == [2, 1, 1]
+    assert summary.environment_steps == 7 + 2 * 10
+    iterations = [int(row.split(",")[0]) for row in run.metrics_csv.read_text().splitlines()[1:]]
+    assert iterations == [0, 3, 5, 6, 9, 10]
+
+
+def test_a_resume_drops_metrics_logged_after_its_checkpoint(run):
+    log = new_log()
+    with pytest.raises(RuntimeError, match="collector broke"):
+        # Checkpoint at 4, rows at 5 and 6 written, then a crash: no save at 7.
+        train(fake_recipe(log, fail_at=7), fake_config(), run, out=lambda line: None)
+    assert log["closed"] == [True]
+    log["lockstep_position"] = 4
+    lines = []
+    train(fake_recipe(log), fake_config(), run, out=lines.append)
+    assert lines[0] == "resuming from iteration 4 (15 environment steps)"
+    iterations = [int(row.split(",")[0]) for row in run.metrics_csv.read_text().splitlines()[1:]]
+    assert iterations == [0, 3, 5, 6, 9, 10]
+
+
+def test_a_nan_loss_stops_the_run_and_closes_everything(run):
+    log = new_log()
+    with pytest.raises(FloatingPointError, match="loss became nan at iteration 3"):
+        train(fake_recipe(log, nan_at=1), fake_config(), run, out=lambda line: None)
+    assert log["closed"] == [True]
+
+
+def test_an_error_while_building_closes_what_was_opened(run):
+    log = new_log()
+    recipe = fake_recipe(log)
+
+    def build(config, run_dir, env_factory, resources):
+        resources.callback(lambda: log["closed"].append(True))
+        raise RuntimeError("no network")
+
+    with pytest.raises(RuntimeError, match="no network"):
+        train(dataclasses.replace(recipe, build=build), fake_config(), run, out=lambda line: None)
+    assert log["closed"] == [True]

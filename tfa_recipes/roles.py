@@ -1,0 +1,216 @@
+"""The roles a recipe hands the training loop, in the shape of TF-Agents' `tf_agents/train`.
+
+A recipe builds either a collector and a learner, which the loop alternates one iteration
+at a time (the tutorials' Python loop: `actor.run()`, then `learner.run()`), or a
+lockstep, which runs several whole iterations (collect, then train) in one compiled call.
+Each reports the environment steps it took; the loop adds them up, in one place.
+
+TF-Agents' own classes do the work where they fit: `tf_agents.train.Actor` drives a
+`PyDriver`, `tf_agents.train.Learner` runs the agent's train step (`run(iterations=k)`
+compiles k steps into one `tf.while_loop`), and a lockstep reuses the learner's
+`single_train_step` inside its loop.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+import tensorflow as tf
+from tf_agents.agents import tf_agent
+from tf_agents.drivers import dynamic_step_driver
+from tf_agents.metrics import py_metrics
+from tf_agents.train import actor, learner
+from tf_agents.utils import common
+
+
+class Collector(Protocol):
+    def initial_collect(self) -> int:
+        """The random warm-up of a fresh run (or of a resumed one without its replay)."""
+
+    def run(self) -> int:
+        """One iteration's collection; returns the environment steps it took."""
+
+
+class Learner(Protocol):
+    def run(self, iterations: int) -> tf_agent.LossInfo | None:
+        """`iterations` train steps; the last LossInfo, or None if there was nothing to
+        learn from yet."""
+
+
+class Lockstep(Protocol):
+    def initial_collect(self) -> int: ...
+
+    def run(self, iterations: int) -> tuple[int, tf_agent.LossInfo | None]:
+        """`iterations` whole iterations (collect, then train); (environment steps,
+        last LossInfo or None)."""
+
+
+def no_initial_collect() -> int:
+    return 0
+
+
+class PyCollector:
+    """`tf_agents.train.Actor` over a py environment, as the tutorials' PyDriver collects.
+
+    steps_per_run / episodes_per_run: one iteration's collection, as the Actor takes them.
+    reset_each_run: start every iteration from a fresh reset (REINFORCE's
+        `collect_episode`); otherwise an iteration goes on from where the last one stopped.
+    initial: the warm-up collection (a callable returning its steps); the environment is
+        reset after it, as the tutorials reset before their loop.
+    Steps are counted as TF-Agents' `EnvironmentSteps` metric and the drivers' step
+    limits count them: the step from an episode's last time step into the reset is not one.
+    """
+
+    def __init__(
+        self,
+        env,
+        policy,
+        observers: Sequence[Callable[[Any], None]],
+        *,
+        steps_per_run: int | None = None,
+        episodes_per_run: int | None = None,
+        reset_each_run: bool = False,
+        initial: Callable[[], int] = no_initial_collect,
+    ) -> None:
+        self._steps = py_metrics.EnvironmentSteps()
+        self._actor = actor.Actor(
+            env,
+            policy,
+            tf.Variable(0, dtype=tf.int64, trainable=False),
+            steps_per_run=steps_per_run,
+            episodes_per_run=episodes_per_run,
+            observers=observers,
+            metrics=[self._steps],
+        )
+        self._reset_each_run = reset_each_run
+        self._initial = initial
+
+    def initial_collect(self) -> int:
+        steps = self._initial()
+        self._actor.reset()
+        return steps
+
+    def run(self) -> int:
+        if self._reset_each_run:
+            self._actor.reset()
+        before = self._steps.result()
+        self._actor.run()
+        return int(self._steps.result() - before)
+
+
+def tf_agents_learner(
+    agent: tf_agent.TFAgent,
+    experience: Callable[[], Iterator] | None = None,
+    *,
+    fresh_iterator: bool = False,
+    after_train: Callable[[], None] | None = None,
+) -> TFAgentsLearner:
+    """A `tf_agents.train.Learner` that trains `agent` on batches from `experience()`.
+
+    `experience` makes the iterator on the first train step, not before: a replay
+    buffer's dataset starts sampling when iterated, and at build time the buffer may be
+    empty. `fresh_iterator`: a new one every call (nothing sampled ahead survives a
+    table's clearing). `after_train` runs after each call (REINFORCE empties its table).
+    """
+    return TFAgentsLearner(agent, experience, fresh_iterator, after_train)
+
+
+class TFAgentsLearner:
+    def __init__(self, agent, experience, fresh_iterator, after_train) -> None:
+        # Checkpoints, summaries and the optimizer's variable-creating trace are the
+        # loop's business (it checkpoints more than the agent); the Learner only trains.
+        # Its checkpoint directory is never written (checkpoint_interval=-1).
+        self.learner = learner.Learner(
+            os.path.join(tempfile.gettempdir(), "tfa_recipes-learner-unused"),
+            agent.train_step_counter,
+            agent,
+            checkpoint_interval=-1,
+            summary_interval=0,
+            run_optimizer_variable_init=False,
+        )
+        self._experience = experience
+        self._fresh_iterator = fresh_iterator
+        self._iterator = None
+        self._train_once = None
+        self._after_train = after_train
+
+    def iterator(self) -> Iterator:
+        if self._iterator is None:
+            self._iterator = self._experience()
+        return self._iterator
+
+    def run(self, iterations: int) -> tf_agent.LossInfo:
+        if self._fresh_iterator:
+            loss_info = self.learner.run(iterations=iterations, iterator=self._experience())
+        elif iterations == 1:
+            # The tutorials' loops train one step per iteration. `Learner.run` spends
+            # ~1.5 ms a call around the graph here (summary and strategy scopes, matching
+            # the iterator argument): more than the update. Its `single_train_step`,
+            # compiled with the iterator captured, is the same train step for one call.
+            if self._train_once is None:
+                iterator, step = self.iterator(), self.learner.single_train_step
+                self._train_once = common.function(lambda: step(iterator))
+            loss_info = self._train_once()
+        else:
+            loss_info = self.learner.run(iterations=iterations, iterator=self.iterator())
+        if self._after_train is not None:
+            self._after_train()
+        return loss_info
+
+
+class GraphLockstep:
+    """Whole iterations in one compiled `tf.while_loop`: the driver's `run()` (an in-graph
+    `DynamicStepDriver`), then the learner's `single_train_step`, `iterations` times.
+
+    The same work in the same order as calling them one after the other from Python, as
+    the older notebooks do; one graph call per chunk of iterations instead of two per
+    iteration.
+    """
+
+    def __init__(
+        self,
+        driver: dynamic_step_driver.DynamicStepDriver,
+        train: TFAgentsLearner,
+        *,
+        steps_per_iteration: int,
+        initial: Callable[[], int] = no_initial_collect,
+        max_iterations_per_call: int | None = None,
+    ) -> None:
+        self.max_iterations_per_call = max_iterations_per_call
+        self._driver = driver
+        self._train = train
+        self._steps_per_iteration = steps_per_iteration
+        self._initial = initial
+        self._run_iterations = None
+
+    def _compile(self) -> Callable[[tf.Tensor], tf.Tensor]:
+        driver, iterator = self._driver, self._train.iterator()
+        train_step = self._train.learner.single_train_step
+
+        # AutoGraph off, as `common.function` has it: TF-Agents' code is written for graphs.
+        @common.function
+        def run_iterations(iterations):
+            def body(i, _):
+                driver.run()
+                return i + 1, train_step(iterator).loss
+
+            # The first iteration outside the loop gives the loss its shape.
+            first = body(tf.constant(0), tf.constant(0.0))
+            _, loss = tf.while_loop(
+                lambda i, _: i < iterations, body, first, parallel_iterations=1
+            )
+            return loss
+
+        return run_iterations
+
+    def initial_collect(self) -> int:
+        return self._initial()
+
+    def run(self, iterations: int) -> tuple[int, tf_agent.LossInfo]:
+        if self._run_iterations is None:
+            self._run_iterations = self._compile()
+        loss = self._run_iterations(tf.constant(iterations))
+        return iterations * self._steps_per_iteration, tf_agent.LossInfo(loss=loss, extra=())
