@@ -56,9 +56,10 @@ class ReverbReplay:
             ),
             max_in_flight_samples_per_worker=3 * batch_size,
         )
+        # Batched before the split into (data, info): one map call per batch, not per item.
         return (
-            dataset.map(lambda sample: (sample.data, sample.info))
-            .batch(batch_size, drop_remainder=True)
+            dataset.batch(batch_size, drop_remainder=True)
+            .map(lambda sample: (sample.data, sample.info))
             .prefetch(3)
         )
 
