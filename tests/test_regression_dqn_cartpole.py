@@ -26,7 +26,7 @@ from conftest import read_summary, run_cli
 SOLVED = 195.0
 RUNS_PER_SEED = 2
 BUDGET = 5_000
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)
 
 
 def train(tmp_path, seed: int, attempt: int) -> dict:

@@ -41,6 +41,9 @@ class Learner(Protocol):
 
 
 class Lockstep(Protocol):
+    """Whole iterations per call. A lockstep may set `max_iterations_per_call`: the loop
+    then asks for no more at once (it answers a stop request only between calls)."""
+
     def initial_collect(self) -> int: ...
 
     def run(self, iterations: int) -> tuple[int, tf_agent.LossInfo | None]:
