@@ -14,6 +14,8 @@ warning (or a Reverb error) still shows:
   epsilon-greedy policy calls (7 lines, once per traced policy).
 - absl's "`0/step_type` is not a valid tf.function parameter name. Sanitizing to
   `arg_0_step_type`", one line per argument of each function `PolicySaver` exports.
+- `tf_agents.train.Learner`'s two warnings that its own checkpoints and its optimizer
+  variable trace are off: the loop checkpoints the agent with everything else it saves.
 - `nested_structure_coder`'s UserWarning that loading a saved policy needs TF Probability's
   `Deterministic_ACTTypeSpec` registered (importing tf_agents registers it).
 """
@@ -57,6 +59,10 @@ LOG_NOISE = (
     ("tensorflow", re.compile(r"From .*: calling foldr_v2 \(from tensorflow\.python\.ops\.func"
                               r"tional_ops\) with back_prop=False is deprecated")),
     ("absl", re.compile(r"`[^`]+` is not a valid tf\.function parameter name\. Sanitizing to")),
+    # tf_agents.train.Learner's own checkpoints and optimizer-variable trace are switched
+    # off on purpose (roles.TFAgentsLearner: the loop checkpoints more than the agent).
+    ("absl", re.compile(r"Warning: checkpointing the training process is manually disabled\.")),
+    ("absl", re.compile(r"run_optimizer_variable_init = False is Deprecated")),
 )
 # (message, category, module) of warnings.filterwarnings entries.
 WARNING_NOISE = (
