@@ -47,13 +47,31 @@ def test_table_is_bounded_fifo():
     rb.close()
 
 
-def test_saved_table_is_reloaded_by_a_new_server(tmp_path):
-    _, rb = filled_replay(tmp_path / "replay", steps=200)
+def test_a_saved_copy_is_reloaded_by_a_new_server_once_staged(tmp_path):
+    replay_dir = tmp_path / "replay"
+    _, rb = filled_replay(replay_dir, steps=200)
     saved = rb.num_items()
-    rb.save()
+    copy = rb.save()
+    second = rb.save()
     rb.close()
-    assert len([path for path in (tmp_path / "replay").iterdir() if path.is_dir()]) == 1
-    _, again = filled_replay(tmp_path / "replay", steps=10)
+    # Each save is its own folder beside Reverb's staging folder, out of Reverb's reach.
+    assert copy.parent == replay_dir and copy.is_dir() and second.is_dir() and second != copy
+    replay.stage_reverb_copy(replay_dir, copy)
+    _, again = filled_replay(replay_dir, steps=10)
     # 10 more steps add 9 or 10 two-step items, depending on where the first pair starts.
     assert saved + 9 <= again.num_items() <= saved + 10
+    again.close()
+    # Reverb's next save deleted its links to the loaded copy, not the copy.
+    assert sorted(path.name for path in copy.iterdir()) == [
+        "DONE", "chunks.tfrecord", "items.tfrecord", "tables.tfrecord"
+    ]
+
+
+def test_an_unstaged_server_starts_empty(tmp_path):
+    _, rb = filled_replay(tmp_path / "replay", steps=50)
+    rb.save()
+    rb.close()
+    replay.stage_reverb_copy(tmp_path / "replay", None)
+    _, again = filled_replay(tmp_path / "replay", steps=10)
+    assert again.num_items() <= 10
     again.close()

@@ -17,7 +17,7 @@ from tf_agents.specs import tensor_spec
 from tfa_recipes import agents, networks
 from tfa_recipes.config import LoopConfig
 from tfa_recipes.envs import load_gym
-from tfa_recipes.errors import Interrupted
+from tfa_recipes.errors import Interrupted, RecipeError
 from tfa_recipes.runs import RunDir
 from tfa_recipes.training import Parts, Recipe, train
 
@@ -86,7 +86,7 @@ def fake_recipe(log: dict, **lockstep_options) -> Recipe:
         lockstep = FakeLockstep(log, **lockstep_options)
         lockstep.done = step
         log["lockstep"] = lockstep
-        return Parts(agent=agent, lockstep=lockstep)
+        return Parts(agent=agent, lockstep=lockstep, replay=log.get("replay"))
 
     return Recipe(
         name="fake", description="", config_cls=FakeConfig, make_env=make_env, build=build
@@ -173,3 +173,61 @@ def test_an_error_while_building_closes_what_was_opened(run):
     with pytest.raises(RuntimeError, match="no network"):
         train(dataclasses.replace(recipe, build=build), fake_config(), run, out=lambda line: None)
     assert log["closed"] == [True]
+
+
+class CtrlCTwiceWhileSaving:
+    """A replay store whose copy takes long enough for the user to press Ctrl-C twice."""
+
+    def __init__(self) -> None:
+        self.saves = 0
+
+    def save(self):
+        self.saves += 1
+        if self.saves == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+    def num_items(self) -> int:
+        return 1
+
+
+def test_a_second_ctrl_c_inside_a_save_lets_the_save_finish(run):
+    log = new_log()
+    log["replay"] = CtrlCTwiceWhileSaving()
+    with pytest.raises(Interrupted, match="^interrupted at iteration 9; progress saved in "):
+        train(fake_recipe(log), fake_config(), run, out=lambda line: None)
+    # The second checkpoint (iteration 8) was published whole; the stop request took
+    # effect after the next call, with one more checkpoint.
+    assert sorted(path.name for path in run.checkpoint_dir.glob("manifest-*")) == [
+        "manifest-8.json", "manifest-9.json"
+    ]
+    assert log["chunks"] == [3, 1, 1, 1, 2, 1]
+
+
+def test_a_second_ctrl_c_outside_a_save_names_the_last_saved_iteration(run):
+    log = new_log()
+
+    class SecondCtrlC(FakeLockstep):
+        def run(self, iterations):
+            if self.done >= 6:
+                raise KeyboardInterrupt  # what the handler raises for a second Ctrl-C
+            return super().run(iterations)
+
+    recipe = fake_recipe(log)
+
+    def build(config, run_dir, env_factory, resources):
+        parts = fake_recipe(log).build(config, run_dir, env_factory, resources)
+        lockstep = SecondCtrlC(log)
+        return dataclasses.replace(parts, lockstep=lockstep)
+
+    with pytest.raises(Interrupted, match="^interrupted at iteration 4; progress saved in "):
+        train(dataclasses.replace(recipe, build=build), fake_config(), run, out=lambda line: None)
+    assert log["closed"] == [True]
+
+
+def test_a_nan_loss_is_one_line_naming_the_kept_checkpoint(run):
+    log = new_log()
+    with pytest.raises(RecipeError, match="loss became nan at iteration 6 .*; the checkpoint "
+                                          "of iteration 4 is kept$"):
+        train(fake_recipe(log, nan_at=5), fake_config(), run, out=lambda line: None)

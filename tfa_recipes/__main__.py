@@ -37,17 +37,31 @@ def main(argv: list[str] | None = None) -> int:
 
 def _evaluate(argv: list[str]) -> int:
     """Replay a run's exported policy with the recipe that wrote it."""
-    from pathlib import Path
+    import argparse
 
+    from tfa_recipes.cli import Script, run_dir_path
     from tfa_recipes.runs import RunDir
 
-    if "--run-dir" not in argv or argv.index("--run-dir") + 1 >= len(argv):
+    # Only --run-dir is read here; the recipe's own parser reads every flag, this one too.
+    finder = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    finder.add_argument("--run-dir", type=run_dir_path)
+    try:
+        run_dir = finder.parse_known_args(argv)[0].run_dir
+    except argparse.ArgumentError:
+        run_dir = None
+    if run_dir is None:
         raise RecipeError("evaluate needs --run-dir DIR")
-    run = RunDir(Path(argv[argv.index("--run-dir") + 1]))
-    recipe = run.recipe()
-    if recipe is None:
+    run = RunDir(run_dir)
+    name = run.recipe()
+    if name is None:
         raise RecipeError(f"{run.path} is not a tfa_recipes run directory")
-    return get(recipe).main([*argv, "--eval-only"])
+    recipe = get(name)
+    if isinstance(recipe, Script):
+        raise RecipeError(
+            f"{run.path} holds a {name} run, and {name} is a from-scratch script that exports "
+            "no policy to evaluate: its results are in its summary.json and videos"
+        )
+    return recipe.main([*argv, "--eval-only"])
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
+import gc
 import shutil
 import sys
 import time
@@ -17,15 +17,18 @@ from typing import Any, NoReturn
 from tfa_recipes import quiet
 from tfa_recipes.config import (
     build_config,
+    config_to_dict,
     dump_config,
     field_types,
     flag_name,
     load_config,
     read_recipe_file,
+    read_saved_config,
     recipe_file,
+    refuse_fixed_changes,
 )
 from tfa_recipes.errors import Interrupted, RecipeError
-from tfa_recipes.runs import PROVENANCE, RunDir, new_run_dir
+from tfa_recipes.runs import PROVENANCE, RunDir, RunLock, new_run_dir
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -47,7 +50,7 @@ def config_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPar
     kinds = field_types(recipe.config_cls)
     for field in dataclasses.fields(recipe.config_cls):
         default = defaults.get(field.name)
-        shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        shown = ",".join(map(str, default)) if isinstance(default, list | tuple) else default
         if kinds[field.name] is bool:
             _add_switch(parser, field, shown)
             continue
@@ -98,7 +101,7 @@ def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPars
     add_verbose_flag(parser)
     parser.add_argument(
         "--run-dir",
-        type=Path,
+        type=run_dir_path,
         help="output directory; an existing run directory is resumed "
         "(default: runs/<recipe>/<timestamp>_seed<seed>)",
     )
@@ -114,6 +117,13 @@ def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPars
         "(policies/best_policy, recipes that keep one)",
     )
     return parser
+
+
+def run_dir_path(text: str) -> Path:
+    """`--run-dir`'s value; an empty one would make the current directory the run's."""
+    if not text:
+        raise RecipeError("--run-dir must name a directory, got an empty string")
+    return Path(text)
 
 
 def run_recipe(recipe: Any, argv: Sequence[str] | None = None) -> int:
@@ -139,8 +149,11 @@ def _run_parsed_recipe(
     run = RunDir(args.run_dir) if args.run_dir else None
     if run is not None and run.has_run():
         run.claim(recipe.name)
-        saved = json.loads(run.config_json.read_text()) if run.config_json.is_file() else {}
+        started = read_saved_config(recipe.config_cls, defaults, run.config_json)
+        saved = config_to_dict(started) if started is not None else {}
         config = build_config(recipe.config_cls, {**defaults, **saved, **overrides})
+        if started is not None and not args.eval_only:
+            refuse_fixed_changes(started, config, run.path)
     else:
         if args.eval_only:
             raise RecipeError("--eval-only needs --run-dir naming a finished run")
@@ -148,7 +161,7 @@ def _run_parsed_recipe(
         run = run or new_run_dir(recipe.name, config.seed)
     if args.eval_only:
         return _replay(recipe, config, run, best=args.best)
-    with _removed_if_nothing_saved(run):
+    with _removed_if_nothing_saved(run), RunLock(run):
         run.claim(recipe.name)
         run.write_provenance([f"-m{recipe.module}", *argv])
         print(f"run directory: {run.path}")
@@ -178,14 +191,19 @@ def _exit_code(work: Callable[[], int]) -> int:
     try:
         return work()
     except RecipeError as error:
-        print(f"error: {one_line(error)}", file=sys.stderr)
-        return EXIT_USAGE
+        message = one_line(error)
     except KeyboardInterrupt:
         print("error: interrupted before any progress was saved", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Interrupted as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    # TensorFlow objects the failed run left (a half-restored checkpoint) log warnings
+    # when they are collected; collected now, with the traceback that held them gone,
+    # they come before the error line, which stays the last thing printed.
+    gc.collect()
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def one_line(error: BaseException) -> str:
@@ -194,7 +212,15 @@ def one_line(error: BaseException) -> str:
 
 
 def _replay(recipe: Any, config: Any, run: RunDir, *, best: bool) -> int:
-    average_return, video = recipe.replay(config, run, best=best)
+    with RunLock(run, reading=True) as lock:
+        if lock.unwritable is not None:
+            skipped = " and without its video" if config.num_video_episodes else ""
+            print(
+                f"{run.path} cannot be written ({lock.unwritable}): evaluating it without "
+                f"a lock{skipped}"
+            )
+            config = dataclasses.replace(config, num_video_episodes=0)
+        average_return, video = recipe.replay(config, run, best=best)
     episodes = config.num_eval_episodes
     name = "best saved policy" if best else "saved policy"
     print(f"{name}: Average Return = {average_return} over {episodes} episodes")
@@ -231,12 +257,13 @@ class Script:
             run = new_run_dir(self.name, config.seed)
         elif not isinstance(run, RunDir):
             run = RunDir(Path(run))
-        run.claim(self.name)
-        dump_config(config, run.config_json)
-        started = time.perf_counter()
-        summary = {"recipe": self.name, "seed": config.seed, **self.body(config, run)}
-        summary["wall_seconds"] = time.perf_counter() - started
-        run.write_summary(summary)
+        with RunLock(run):
+            run.claim(self.name)
+            dump_config(config, run.config_json)
+            started = time.perf_counter()
+            summary = {"recipe": self.name, "seed": config.seed, **self.body(config, run)}
+            summary["wall_seconds"] = time.perf_counter() - started
+            run.write_summary(summary)
         return summary
 
     def main(self, argv: Sequence[str] | None = None) -> int:
@@ -254,7 +281,7 @@ def _run_script(script: Script, argv: list[str]) -> int:
     parser = config_parser(script, defaults)
     parser.add_argument(
         "--run-dir",
-        type=Path,
+        type=run_dir_path,
         help="output directory, new or empty (default: runs/<recipe>/<timestamp>_seed<seed>)",
     )
     add_verbose_flag(parser)
@@ -276,7 +303,7 @@ def _run_parsed_script(
             f"run directory {run.path} already holds a finished {script.name} run and "
             f"{script.name} does not resume; pick another --run-dir"
         )
-    with _removed_if_nothing_saved(run):
+    with _removed_if_nothing_saved(run), RunLock(run):
         run.claim(script.name)
         run.write_provenance([f"-m{script.module}", *argv])
         print(f"run directory: {run.path}")

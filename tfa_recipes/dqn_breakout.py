@@ -48,7 +48,7 @@ from tf_agents.trajectories import trajectory as trajectory_lib
 from tf_agents.utils import common
 
 from tfa_recipes import agents, media, networks, progress, replay, roles
-from tfa_recipes.config import LoopConfig, param
+from tfa_recipes.config import LoopConfig, learning_rate_param, param
 from tfa_recipes.envs import atari
 from tfa_recipes.runs import RunDir
 from tfa_recipes.training import Parts, Recipe
@@ -61,19 +61,25 @@ LEFT = 3
 @dataclasses.dataclass(frozen=True)
 class Config(LoopConfig):
     game: str = param(
-        f"Atari game, loaded as <game>NoFrameskip-v4 (list: {atari.LIST_GAMES_COMMAND})"
+        f"Atari game, loaded as <game>NoFrameskip-v4 (list: {atari.LIST_GAMES_COMMAND})",
+        fixed=True,
     )
     max_episode_steps: int = param("steps per episode at most (4 ALE frames each)", minimum=1)
-    initial_collect_steps: int = param("random-policy steps stored before training", minimum=0)
+    initial_collect_steps: int = param(
+        "random-policy steps stored before training",
+        minimum=2,
+        why="the prefetching dataset draws its first 2-step sample before the first "
+        "iteration collects",
+    )
     update_period: int = param("environment steps collected per train step", minimum=1)
     replay_buffer_max_length: int = param(
-        "TFUniformReplayBuffer length in steps; 28,248 bytes of RAM each", minimum=2
+        "TFUniformReplayBuffer length in steps; 28,248 bytes of RAM each", minimum=2, fixed=True
     )
     checkpoint_replay: bool = param(
         "save the replay buffer in every checkpoint (else a resumed run refills it at random)"
     )
     batch_size: int = param("experience samples per train step", minimum=1)
-    learning_rate: float = param("RMSprop learning rate", minimum=0)
+    learning_rate: float = learning_rate_param("RMSprop learning rate")
     rmsprop_rho: float = param("RMSprop discounting factor rho", minimum=0)
     rmsprop_epsilon: float = param("RMSprop epsilon", minimum=0)
     initial_epsilon: float = param("collect policy's epsilon at train step 0", minimum=0)
@@ -81,7 +87,9 @@ class Config(LoopConfig):
     epsilon_decay_steps: int = param("train steps over which epsilon decays", minimum=1)
     target_update_period: int = param("train steps between target-network updates", minimum=1)
     gamma: float = param("discount factor", minimum=0)
-    fc_layer_params: tuple[int, ...] = param("Dense layer sizes after the conv layers", minimum=1)
+    fc_layer_params: tuple[int, ...] = param(
+        "Dense layer sizes after the conv layers", minimum=1, fixed=True
+    )
     eval_epsilon: float = param("epsilon of the evaluated policy (0: greedy)", minimum=0)
 
     def __post_init__(self) -> None:
@@ -190,8 +198,6 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     )
 
     def initial_collect() -> int:
-        if not config.initial_collect_steps:
-            return 0
         initial_collect_policy = random_tf_policy.RandomTFPolicy(
             tf_env.time_step_spec(), tf_env.action_spec()
         )

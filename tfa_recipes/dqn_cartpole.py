@@ -23,7 +23,7 @@ from tf_agents.environments import tf_py_environment
 from tf_agents.policies import random_tf_policy
 
 from tfa_recipes import agents, networks, replay, roles
-from tfa_recipes.config import LoopConfig, param
+from tfa_recipes.config import LoopConfig, learning_rate_param, param
 from tfa_recipes.envs import load_gym
 from tfa_recipes.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.runs import RunDir
@@ -32,14 +32,21 @@ from tfa_recipes.training import Parts, Recipe
 
 @dataclasses.dataclass(frozen=True)
 class Config(LoopConfig):
-    env_name: str = param("gym environment id, loaded with suite_gym")
-    initial_collect_steps: int = param("random-policy steps stored before training", minimum=0)
+    env_name: str = param("gym environment id, loaded with suite_gym", fixed=True)
+    initial_collect_steps: int = param(
+        "random-policy steps stored before training",
+        minimum=1,
+        why="the table holds 2-step items: the first train step needs one stored step "
+        "before the first iteration's",
+    )
     collect_steps_per_iteration: int = param("environment steps collected per iteration", minimum=1)
-    replay_buffer_max_length: int = param("Reverb table size (FIFO beyond it)", minimum=1)
+    replay_buffer_max_length: int = param(
+        "Reverb table size (FIFO beyond it)", minimum=1, fixed=True
+    )
     batch_size: int = param("experience samples per train step", minimum=1)
-    learning_rate: float = param("Adam learning rate", minimum=0)
+    learning_rate: float = learning_rate_param("Adam learning rate")
     fc_layer_params: tuple[int, ...] = param(
-        "hidden Dense layer sizes of the Q-network", minimum=None
+        "hidden Dense layer sizes of the Q-network", minimum=None, fixed=True
     )
 
     def __post_init__(self) -> None:
@@ -60,6 +67,7 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     # The tutorial drives `env` with a time step of `train_py_env`; one environment does both.
     train_py_env = env_factory(config.seed)
     resources.callback(train_py_env.close)
+    agents.require_discrete_actions(train_py_env.action_spec(), config.env_name)
     train_env = tf_py_environment.TFPyEnvironment(train_py_env)
     q_net = networks.sequential_q_network(train_env.action_spec(), config.fc_layer_params)
     agent = agents.dqn(

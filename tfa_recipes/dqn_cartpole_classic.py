@@ -22,7 +22,7 @@ from tf_agents.environments import tf_py_environment
 from tf_agents.policies import random_tf_policy
 
 from tfa_recipes import agents, networks, replay, roles
-from tfa_recipes.config import LoopConfig, param
+from tfa_recipes.config import LoopConfig, learning_rate_param, param
 from tfa_recipes.envs import load_gym
 from tfa_recipes.runs import RunDir
 from tfa_recipes.training import Parts, Recipe
@@ -30,17 +30,19 @@ from tfa_recipes.training import Parts, Recipe
 
 @dataclasses.dataclass(frozen=True)
 class Config(LoopConfig):
-    env_name: str = param("gym environment id, loaded with suite_gym")
+    env_name: str = param("gym environment id, loaded with suite_gym", fixed=True)
     initial_collect_steps: int = param(
         "random-policy steps stored before training (the first sample needs 2)", minimum=1
     )
     collect_steps_per_iteration: int = param("environment steps collected per iteration", minimum=1)
     replay_buffer_max_length: int = param(
-        "TFUniformReplayBuffer length (oldest overwritten)", minimum=1
+        "TFUniformReplayBuffer length (oldest overwritten)", minimum=1, fixed=True
     )
     batch_size: int = param("experience samples per train step", minimum=1)
-    learning_rate: float = param("Adam learning rate", minimum=0)
-    fc_layer_params: tuple[int, ...] = param("hidden Dense layer sizes of the Q-network", minimum=1)
+    learning_rate: float = learning_rate_param("Adam learning rate")
+    fc_layer_params: tuple[int, ...] = param(
+        "hidden Dense layer sizes of the Q-network", minimum=1, fixed=True
+    )
     prefetch_samples: bool = param(
         "sample through the notebook's prefetching dataset; false: the same sampler inside "
         "the compiled train step, so a seed's run repeats exactly"
@@ -54,6 +56,7 @@ def make_env(config: Config, seed: int):
 def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     train_py_env = env_factory(config.seed)
     resources.callback(train_py_env.close)
+    agents.require_discrete_actions(train_py_env.action_spec(), config.env_name)
     train_env = tf_py_environment.TFPyEnvironment(train_py_env)
     q_net = networks.classic_q_network(
         train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params

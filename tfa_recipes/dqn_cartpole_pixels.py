@@ -74,7 +74,7 @@ from tf_agents.specs import tensor_spec
 from tf_agents.utils import common
 
 from tfa_recipes import agents, networks, replay, roles
-from tfa_recipes.config import LoopConfig, param
+from tfa_recipes.config import LoopConfig, learning_rate_param, param
 from tfa_recipes.envs import load_gym
 from tfa_recipes.envs.pixels import ScreenPatchDifference
 from tfa_recipes.errors import RecipeError
@@ -85,15 +85,19 @@ from tfa_recipes.training import Parts, Recipe
 
 @dataclasses.dataclass(frozen=True)
 class Config(LoopConfig):
-    env_name: str = param("gym CartPole id; observations are screen-patch differences")
-    replay_memory_capacity: int = param("transitions the replay memory keeps", minimum=2)
+    env_name: str = param(
+        "gym CartPole id; observations are screen-patch differences", fixed=True
+    )
+    replay_memory_capacity: int = param(
+        "transitions the replay memory keeps", minimum=2, fixed=True
+    )
     batch_size: int = param("transitions per update (BATCH_SIZE)", minimum=1)
     gamma: float = param("discount (GAMMA)", minimum=0)
     eps_start: float = param("exploration epsilon at the first step (EPS_START)", minimum=0)
     eps_end: float = param("epsilon it decays towards (EPS_END)", minimum=0)
     eps_decay: float = param("decay time constant in environment steps (EPS_DECAY)", minimum=1)
     target_update: int = param("copy the target network every this many episodes", minimum=1)
-    learning_rate: float = param("RMSprop learning rate (torch's default)", minimum=0)
+    learning_rate: float = learning_rate_param("RMSprop learning rate (torch's default)")
     rmsprop_rho: float = param(
         "RMSprop decay of the squared-gradient average (torch's alpha)", minimum=0
     )

@@ -24,7 +24,7 @@ import numpy as np
 
 from tfa_recipes import media, progress
 from tfa_recipes.cli import Script
-from tfa_recipes.config import param
+from tfa_recipes.config import learning_rate_param, param
 from tfa_recipes.envs import make_gym
 from tfa_recipes.runs import RunDir
 from tfa_recipes.scratch import ScratchConfig, dqn, should_log
@@ -44,9 +44,9 @@ class Config(ScratchConfig):
     n_max_steps: int = param("steps at most per episode", minimum=1)
     batch_size: int = param("experiences per training step", minimum=1)
     discount_rate: float = param("discount factor of the targets", minimum=0)
-    dqn_learning_rate: float = param("Adam learning rate of --variant dqn", minimum=0)
-    double_learning_rate: float = param("Adam learning rate of --variant double", minimum=0)
-    dueling_learning_rate: float = param("Adam learning rate of --variant dueling", minimum=0)
+    dqn_learning_rate: float = learning_rate_param("Adam learning rate of --variant dqn")
+    double_learning_rate: float = learning_rate_param("Adam learning rate of --variant double")
+    dueling_learning_rate: float = learning_rate_param("Adam learning rate of --variant dueling")
     replay_memory_maxlen: int = param("experiences kept in the replay memory", minimum=1)
     epsilon_decay_episodes: int = param("episodes over which epsilon falls from 1", minimum=1)
     epsilon_min: float = param("epsilon after the decay", minimum=0)

@@ -11,11 +11,20 @@ class RecipeError(Exception):
     """Bad input, explained in one line: the value given and what was expected."""
 
 
-class Interrupted(Exception):
-    """A SIGINT/SIGTERM stopped a run after its progress was saved; it can resume."""
+class Diverged(RecipeError, FloatingPointError):
+    """The loss became NaN or infinite: one line for the user (it follows from the
+    hyperparameters), a FloatingPointError for code that catches those."""
 
-    def __init__(self, iteration: int, run_path: object) -> None:
-        super().__init__(
-            f"interrupted at iteration {iteration}; progress saved in {run_path} "
-            f"(resume with --run-dir {run_path})"
-        )
+
+class Interrupted(Exception):
+    """A SIGINT/SIGTERM stopped a run; what it had saved (if anything) can resume."""
+
+    def __init__(self, iteration: int | None, run_path: object) -> None:
+        if iteration is None:
+            message = "interrupted before any progress was saved"
+        else:
+            message = (
+                f"interrupted at iteration {iteration}; progress saved in {run_path} "
+                f"(resume with --run-dir {run_path})"
+            )
+        super().__init__(message)

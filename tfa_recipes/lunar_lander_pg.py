@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from tfa_recipes import media, progress
 from tfa_recipes.cli import Script
-from tfa_recipes.config import param
+from tfa_recipes.config import learning_rate_param, param
 from tfa_recipes.envs import make_gym
 from tfa_recipes.runs import RunDir
 from tfa_recipes.scratch import ScratchConfig, should_log
@@ -54,7 +54,7 @@ class Config(ScratchConfig):
     n_episodes_per_update: int = param("episodes played per update", minimum=1)
     n_max_steps: int = param("steps at most per episode", minimum=1)
     discount_rate: float = param("discount factor of the rewards", minimum=0)
-    learning_rate: float = param("Nadam learning rate", minimum=0)
+    learning_rate: float = learning_rate_param("Nadam learning rate")
     n_eval_episodes: int = param("episodes averaged to score the trained network", minimum=1)
     n_video_max_steps: int = param("steps at most in the animation", minimum=1)
 

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from tfa_recipes import media, progress
 from tfa_recipes.cli import Script
-from tfa_recipes.config import param
+from tfa_recipes.config import learning_rate_param, param
 from tfa_recipes.envs import make_gym
 from tfa_recipes.runs import RunDir
 from tfa_recipes.scratch import ScratchConfig, should_log
@@ -42,12 +42,12 @@ class Config(ScratchConfig):
     imitation_n_iterations: int = param(
         "imitation training steps (one per parallel step)", minimum=0
     )
-    imitation_learning_rate: float = param("RMSprop learning rate of the imitation", minimum=0)
+    imitation_learning_rate: float = learning_rate_param("RMSprop learning rate of the imitation")
     n_iterations: int = param("REINFORCE iterations (one update each)", minimum=1)
     n_episodes_per_update: int = param("episodes played per REINFORCE update", minimum=1)
     n_max_steps: int = param("steps at most per episode", minimum=1)
     discount_rate: float = param("discount factor of the rewards", minimum=0)
-    learning_rate: float = param("Adam learning rate of REINFORCE", minimum=0)
+    learning_rate: float = learning_rate_param("Adam learning rate of REINFORCE")
     n_eval_episodes: int = param("episodes averaged to score each network", minimum=1)
 
 

@@ -26,7 +26,7 @@ import tensorflow as tf
 from tf_agents.environments import tf_py_environment
 
 from tfa_recipes import agents, networks, replay, roles
-from tfa_recipes.config import LoopConfig, param
+from tfa_recipes.config import LoopConfig, learning_rate_param, param
 from tfa_recipes.envs import load_gym
 from tfa_recipes.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.runs import RunDir
@@ -35,14 +35,14 @@ from tfa_recipes.training import Parts, Recipe
 
 @dataclasses.dataclass(frozen=True)
 class Config(LoopConfig):
-    env_name: str = param("gym environment id, loaded with suite_gym")
+    env_name: str = param("gym environment id, loaded with suite_gym", fixed=True)
     collect_episodes_per_iteration: int = param("episodes collected per iteration", minimum=1)
     replay_buffer_capacity: int = param(
         "Reverb table size, and the longest episode the observer writes", minimum=1
     )
-    learning_rate: float = param("Adam learning rate", minimum=0)
+    learning_rate: float = learning_rate_param("Adam learning rate")
     fc_layer_params: tuple[int, ...] = param(
-        "hidden Dense layer sizes of the actor network", minimum=1
+        "hidden Dense layer sizes of the actor network", minimum=1, fixed=True
     )
 
 

@@ -7,6 +7,8 @@ seed controls (network initialisation, environments, exploration) stays fixed.
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,15 +69,33 @@ class ReverbReplay:
         info = self.replay_buffer.py_client.server_info()
         return int(info[TABLE_NAME].current_size)
 
-    def save(self) -> None:
-        """Write the table to `checkpoint_dir`, keeping only the newest copy."""
+    def save(self) -> Path | None:
+        """Write a copy of the table, check it, and move it to its own folder under
+        `checkpoint_dir`, out of Reverb's reach: Reverb's save deletes every older copy in
+        its folder, and the run's checkpoints decide when an old one goes
+        (`checkpoints.Checkpoints`). Reverb writes its DONE marker even over a file the
+        disk had no room to finish, so every record is read back (each TFRecord carries
+        its length and a CRC)."""
         if self.checkpoint_dir is None:
-            return
+            return None
         self.observer.flush()
-        newest = Path(self.replay_buffer.py_client.checkpoint())
-        for old in self.checkpoint_dir.iterdir():
-            if old.is_dir() and old.resolve() != newest.resolve():
-                shutil.rmtree(old, ignore_errors=True)
+        folder = Path(self.replay_buffer.py_client.checkpoint())
+        for records in sorted(folder.glob("*.tfrecord")):
+            try:
+                # Reverb writes ZLIB-compressed TFRecords; counting them reads every one.
+                tf.data.TFRecordDataset(str(records), compression_type="ZLIB").reduce(
+                    0, lambda count, _: count + 1
+                )
+            except tf.errors.OpError as error:
+                raise OSError(
+                    errno.EIO,
+                    f"Reverb's copy of the table is damaged ({error.message.splitlines()[0]}); "
+                    "is the disk full?",
+                    str(records),
+                ) from None
+        published = self.checkpoint_dir / folder.name
+        folder.rename(published)
+        return published
 
     def close(self) -> None:
         self.observer.close()
@@ -95,8 +115,8 @@ def reverb_replay(
     `observer="trajectory"` writes overlapping sequences of `sequence_length` steps
     (`ReverbAddTrajectoryObserver`, DQN); `observer="episode"` writes whole episodes
     (`ReverbAddEpisodeObserver`, REINFORCE, `sequence_length=None`). With a
-    `checkpoint_dir` the server reloads the table saved there, which is how a resumed run
-    gets its replay contents back.
+    `checkpoint_dir` the server loads the copy of the table staged there
+    (`stage_reverb_copy`), which is how a resumed run gets its replay contents back.
     """
     signature = tensor_spec.add_outer_dim(tensor_spec.from_spec(collect_data_spec))
     table = reverb.Table(
@@ -109,8 +129,9 @@ def reverb_replay(
     )
     checkpointer = None
     if checkpoint_dir is not None:
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        checkpointer = reverb.checkpointers.DefaultCheckpointer(path=str(checkpoint_dir))
+        staging = checkpoint_dir / REVERB_STAGING
+        staging.mkdir(parents=True, exist_ok=True)
+        checkpointer = reverb.checkpointers.DefaultCheckpointer(path=str(staging))
     server = reverb.Server([table], checkpointer=checkpointer)
     replay_buffer = reverb_replay_buffer.ReverbReplayBuffer(
         collect_data_spec,
@@ -129,6 +150,32 @@ def reverb_replay(
     else:
         raise ValueError(f"observer must be 'trajectory' or 'episode', got {observer!r}")
     return ReverbReplay(server, replay_buffer, rb_observer, checkpoint_dir, sequence_length)
+
+
+# Reverb writes its copies here, under checkpoint_dir, and its save deletes all older ones
+# in it; `ReverbReplay.save` moves each new copy out, into checkpoint_dir itself.
+REVERB_STAGING = ".reverb"
+
+
+def stage_reverb_copy(checkpoint_dir: Path, copy: Path | None) -> None:
+    """Make the next server started on `checkpoint_dir` load `copy` (a folder
+    `ReverbReplay.save` returned), or start empty when it is None or gone.
+
+    Reverb loads the newest copy in its folder: that folder is emptied (it holds only
+    links and saves cut short) and given links to `copy`'s files, so the copy itself
+    stays where it is when Reverb's next save deletes what it finds there."""
+    staging = checkpoint_dir / REVERB_STAGING
+    if staging.exists():
+        shutil.rmtree(staging)
+    if copy is None or not copy.is_dir():
+        return
+    target = staging / copy.name
+    target.mkdir(parents=True)
+    for file in copy.iterdir():
+        try:
+            os.link(file, target / file.name)
+        except OSError:  # a file system without hard links
+            shutil.copy2(file, target / file.name)
 
 
 def tf_uniform_replay(
@@ -170,7 +217,7 @@ class InGraphReplay:
         self._replay_buffer = replay_buffer
 
     def save(self) -> None:
-        pass
+        return None
 
     def num_items(self) -> int:
         return int(self._replay_buffer.num_frames())

@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import errno
+import fcntl
 import json
 import math
+import os
 import platform
 import shlex
 import sys
@@ -146,9 +149,12 @@ class RunDir:
         if not marker.is_file():
             return None
         try:
-            return json.loads(marker.read_text())["recipe"]
-        except (ValueError, KeyError):
+            recipe = json.loads(marker.read_text())["recipe"]
+        except (OSError, ValueError, KeyError, TypeError):
             raise RecipeError(f"{marker} is not a tfa_recipes run marker") from None
+        if not isinstance(recipe, str):
+            raise RecipeError(f"{marker} is not a tfa_recipes run marker")
+        return recipe
 
     def has_run(self) -> bool:
         return (self.path / "run.json").is_file()
@@ -161,6 +167,9 @@ class RunDir:
                 f"run directory {self.path} holds a {owner!r} run, not {recipe!r}; "
                 "pick another --run-dir"
             )
+        if owner == recipe:
+            # Nothing to write: evaluating a read-only run must not need to.
+            return
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "run.json").write_text(json.dumps({"recipe": recipe}) + "\n")
 
@@ -171,15 +180,103 @@ class RunDir:
         (self.path / "versions.json").write_text(json.dumps(library_versions(), indent=2) + "\n")
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        self.summary_json.write_text(json.dumps(summary, indent=2, default=float) + "\n")
+        write_durably(
+            self.summary_json, (json.dumps(summary, indent=2, default=float) + "\n").encode()
+        )
 
     def read_summary(self) -> dict[str, Any]:
         return json.loads(self.summary_json.read_text())
 
 
-# What a run directory holds before its run has done anything (see RunDir.claim and
-# RunDir.write_provenance).
-PROVENANCE = frozenset({"run.json", "command.txt", "versions.json"})
+LOCK_NAME = ".lock"
+# What a run directory holds before its run has done anything (see RunDir.claim,
+# RunDir.write_provenance and RunLock).
+PROVENANCE = frozenset({"run.json", "command.txt", "versions.json", LOCK_NAME})
+
+
+class RunLock:
+    """One owner per run directory: an exclusive `flock` on RUN/.lock, held while a run
+    trains or writes, with the owner's PID in the file for the error a second process gets.
+
+    The kernel releases a flock when its process ends however it ends, so the lock of a
+    killed run never blocks its resume. Nested uses in one process (the CLI, then the
+    training loop it calls) share the one lock.
+    """
+
+    _held: dict[Path, list[int]] = {}  # resolved path -> [fd, depth]
+
+    def __init__(self, run: RunDir, *, reading: bool = False) -> None:
+        """reading: the holder only reads the run (an evaluation). Nobody can change a
+        directory that cannot be written, so such a run is read without the lock, and
+        `unwritable` says why it could not be taken."""
+        self._run = run
+        self._reading = reading
+        self.unwritable: str | None = None
+
+    def __enter__(self) -> RunLock:
+        key = self._run.path.resolve()
+        if key in RunLock._held:
+            RunLock._held[key][1] += 1
+            return self
+        lock_file = self._run.path / LOCK_NAME
+        try:
+            self._run.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            if self._run.path.exists() and not self._run.path.is_dir():
+                reason = "it is a file, not a directory"
+            else:
+                reason = error.strerror or str(error)
+            if self._reading and error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                self.unwritable = reason
+                return self
+            raise RecipeError(f"cannot write to {self._run.path}: {reason}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RecipeError(f"{self._run.path} is in use by process {owner}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        RunLock._held[key] = [fd, 1]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.unwritable is not None:
+            return
+        key = self._run.path.resolve()
+        held = RunLock._held[key]
+        held[1] -= 1
+        if held[1] == 0:
+            del RunLock._held[key]
+            # Closing the descriptor releases the flock; the file stays (PROVENANCE).
+            os.close(held[0])
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` all at once: a reader sees the old file or the new one,
+    after a crash or a full disk too."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    fsync(path.parent)
+
+
+def fsync(path: Path) -> None:
+    """Make a written file (or a folder's new entries) durable."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def new_run_dir(recipe: str, seed: int, base: Path = Path("runs")) -> RunDir:
@@ -221,14 +318,11 @@ class MetricsLog:
                 for row in csv.DictReader(handle)
             ]
 
-    def truncate_after(self, iteration: int) -> None:
-        """Drop rows past the restored checkpoint: the resumed run writes them again."""
-        kept = [row for row in self.rows() if row["iteration"] <= iteration]
+    def start(self) -> None:
+        """A fresh run's file: the header alone, whatever a run before it left here (a
+        resumed run gets its rows back from its checkpoint, see `checkpoints`)."""
         with self.path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, self.columns)
-            writer.writeheader()
-            for row in kept:
-                writer.writerow(_csv_row(row, self.columns))
+            csv.DictWriter(handle, self.columns).writeheader()
 
     def append(self, **row: float | None) -> None:
         new_file = not self.path.is_file()

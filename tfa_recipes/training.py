@@ -15,25 +15,26 @@ import contextlib
 import dataclasses
 import functools
 import math
+import re
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import tensorflow as tf
 from tf_agents.agents import tf_agent
 from tf_agents.environments import py_environment
 from tf_agents.policies import policy_saver, py_tf_eager_policy, random_py_policy, tf_policy
 from tf_agents.train import interval_trigger
-from tf_agents.utils import common
 
 from tfa_recipes import media, progress, roles
+from tfa_recipes.checkpoints import Checkpoints, Manifest, ReplayStore
 from tfa_recipes.config import LoopConfig, dump_config
-from tfa_recipes.errors import Interrupted, RecipeError
+from tfa_recipes.errors import Diverged, Interrupted, RecipeError
 from tfa_recipes.evaluation import Evaluator
 from tfa_recipes.policies import CompiledPyTFEagerPolicy
-from tfa_recipes.runs import MetricsLog, RunDir, RunSummary
+from tfa_recipes.runs import MetricsLog, RunDir, RunLock, RunSummary
 
 EVAL_SEED_OFFSET = 10_000
 VIDEO_SEED_OFFSET = 20_000
@@ -74,12 +75,6 @@ class Parts:
 
     def iterations(self) -> roles.Lockstep:
         return self.lockstep if self.lockstep is not None else _Serial(self.collector, self.learner)
-
-
-class ReplayStore(Protocol):
-    def save(self) -> None: ...
-
-    def num_items(self) -> int: ...
 
 
 class _Serial:
@@ -145,10 +140,11 @@ class Recipe:
 
 class _StopRequest:
     """SIGINT/SIGTERM set a flag the loop checks between iterations; a second SIGINT
-    stops at once."""
+    stops at once, except inside a checkpoint's save, which it lets finish."""
 
     def __init__(self) -> None:
         self.requested = False
+        self._saving = False
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _StopRequest:
@@ -161,9 +157,17 @@ class _StopRequest:
             signal.signal(signum, handler)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested and signum == signal.SIGINT:
+        if self.requested and signum == signal.SIGINT and not self._saving:
             raise KeyboardInterrupt
         self.requested = True
+
+    @contextlib.contextmanager
+    def saving(self) -> Any:
+        self._saving = True
+        try:
+            yield
+        finally:
+            self._saving = False
 
 
 def set_seeds(seed: int) -> None:
@@ -183,9 +187,50 @@ def train(
     started = time.perf_counter()
     set_seeds(config.seed)
     make_env = functools.partial(recipe.make_env, config)
+    checkpoints = Checkpoints(run)
     with contextlib.ExitStack() as resources:
-        parts = recipe.build(config, run, make_env, resources)
-        return _Loop(recipe, config, run, parts, make_env, resources, out, started).run()
+        # Notebooks call this directly; from the CLI the lock is already this process's.
+        resources.enter_context(RunLock(run))
+        try:
+            restored = checkpoints.select(out)
+            checkpoints.stage_replay(restored)
+            parts = recipe.build(config, run, make_env, resources)
+            loop = _Loop(recipe, config, run, parts, make_env, resources, out, started)
+            return loop.run(checkpoints, restored)
+        except KeyboardInterrupt:
+            # A second Ctrl-C: whatever was published before it is still there.
+            raise Interrupted(checkpoints.newest_iteration(), run.path) from None
+        except OSError as error:
+            raise RecipeError(_io_fault(error, run, checkpoints)) from None
+        except tf.errors.OpError as error:
+            if not _is_io_fault(error):
+                raise
+            raise RecipeError(_io_fault(error, run, checkpoints)) from None
+
+
+def _is_io_fault(error: tf.errors.OpError) -> bool:
+    return isinstance(
+        error, tf.errors.ResourceExhaustedError | tf.errors.PermissionDeniedError
+    ) or "No space left on device" in (error.message or "")
+
+
+def _io_fault(error: Exception, run: RunDir, checkpoints: Checkpoints) -> str:
+    """One line for a failed write (a full disk, a read-only folder): what failed, and what
+    is still intact for a resume."""
+    if isinstance(error, OSError):
+        what = f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
+    else:
+        # TF prefixes the failing op ("{{function_node __wrapped__...}} "): not the user's.
+        message = re.sub(r"^\{\{[^}]*\}\}\s*", "", error.message or "")
+        what = (message or type(error).__name__).splitlines()[0]
+    saved = checkpoints.newest_iteration()
+    kept = (
+        f"the checkpoint of iteration {saved} is intact: resume with --run-dir {run.path} "
+        "once the cause is fixed"
+        if saved is not None
+        else "nothing was checkpointed yet"
+    )
+    return f"cannot write to {run.path}: {what}; {kept}"
 
 
 class _Loop:
@@ -201,37 +246,23 @@ class _Loop:
         self.iteration_var = tf.Variable(0, dtype=tf.int64, name="iteration")
         # Environment steps are counted here, from what each call of the roles reports.
         self.env_steps_var = tf.Variable(0, dtype=tf.int64, name="env_steps")
-        try:
-            # common.Checkpointer restores the latest checkpoint as it is constructed.
-            self.checkpointer = common.Checkpointer(
-                ckpt_dir=str(run.checkpoint_dir),
-                max_to_keep=1,
-                agent=self.agent,
-                iteration=self.iteration_var,
-                env_steps=self.env_steps_var,
-                # Resumed episode/step counts and running averages go on from where they were.
-                train_metrics=_metrics_module(self.train_metrics),
-                **parts.trackables,
-            )
-            self.checkpointer.initialize_or_restore().expect_partial()
-        except Exception as error:  # noqa: BLE001 - any failure here: an unreadable checkpoint
-            raise RecipeError(
-                f"cannot restore the checkpoint in {run.checkpoint_dir}: "
-                f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
-            ) from None
-        dump_config(config, run.config_json)
+        self.checkpoint = tf.train.Checkpoint(
+            agent=self.agent,
+            iteration=self.iteration_var,
+            env_steps=self.env_steps_var,
+            # Resumed episode/step counts and running averages go on from where they were.
+            train_metrics=_metrics_module(self.train_metrics),
+            **parts.trackables,
+        )
         self.metrics = MetricsLog(
             run.metrics_csv, [f"Train{metric.name}" for metric in self.train_metrics]
         )
         self.evaluator = Evaluator(
             make_env, config.num_eval_episodes, config.seed + EVAL_SEED_OFFSET
         )
-        kept = run.read_summary() if run.summary_json.is_file() else {}
-        self.random_average_return = kept.get("random_average_return")
-        self.best_policy = kept.get("best_policy")
-        self.start = int(self.iteration_var.numpy())
-        self.env_steps = int(self.env_steps_var.numpy())
-        self.iteration = self.start
+        self.random_average_return = None
+        self.best_policy = None
+        self.start = self.env_steps = self.iteration = 0
         self.loss_info = None
         self.row: dict[str, float] = {}
         self.train_writer = tf.summary.create_file_writer(str(run.train_dir))
@@ -240,6 +271,31 @@ class _Loop:
         resources.callback(self.eval_writer.close)
         self._exporter = None
         self.say: Callable[[str], None] = out
+        self.checkpoints: Checkpoints | None = None
+        self.stop = _StopRequest()
+
+    def restore(self, manifest: Manifest) -> None:
+        """The agent, counters and kept progress of a published checkpoint, checked to
+        agree with its manifest."""
+        prefix = self.run_dir.path / manifest.agent
+        try:
+            self.checkpoint.read(str(prefix)).expect_partial()
+        except Exception as error:  # noqa: BLE001 - any failure here: an unreadable checkpoint
+            raise RecipeError(
+                f"cannot restore the checkpoint in {self.run_dir.checkpoint_dir}: "
+                f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+            ) from None
+        counters = (int(self.iteration_var.numpy()), int(self.env_steps_var.numpy()))
+        if counters != (manifest.iteration, manifest.environment_steps):
+            raise RecipeError(
+                f"the checkpoint {prefix} holds iteration {counters[0]} and {counters[1]} "
+                f"environment steps, its manifest {manifest.iteration} and "
+                f"{manifest.environment_steps}: the run directory was altered"
+            )
+        self.start = self.iteration = manifest.iteration
+        self.env_steps = manifest.environment_steps
+        self.random_average_return = manifest.progress.get("random_average_return")
+        self.best_policy = manifest.progress.get("best_policy")
 
     # The periodic work, each a trigger's function (IntervalTrigger calls it bare).
 
@@ -248,7 +304,12 @@ class _Loop:
             return
         loss = float(self.loss_info.loss.numpy())
         if not math.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss} at iteration {self.iteration}")
+            saved = self.checkpoints.newest_iteration() if self.checkpoints else None
+            raise Diverged(
+                f"loss became {loss} at iteration {self.iteration} (is the learning rate too "
+                "high?)"
+                + (f"; the checkpoint of iteration {saved} is kept" if saved is not None else "")
+            )
         self.say(f"step = {self.iteration}: loss = {loss}")
         self.row["loss"] = loss
         _write_scalars(
@@ -280,7 +341,9 @@ class _Loop:
 
     def keep_if_best(self, average_return: float) -> None:
         best = self.best_policy
-        if not self.recipe.export_best_policy or (best and best["average_return"] >= average_return):
+        if not self.recipe.export_best_policy or (
+            best and best["average_return"] >= average_return
+        ):
             return
         # The export records iteration_var as its train step; save() sets it again.
         self.iteration_var.assign(self.iteration)
@@ -289,11 +352,17 @@ class _Loop:
         self.run_dir.write_summary(self.progress_summary())
 
     def save(self) -> None:
+        """One checkpoint, published whole or not at all (see `checkpoints`)."""
         self.iteration_var.assign(self.iteration)
         self.env_steps_var.assign(self.env_steps)
-        if self.parts.replay is not None:
-            self.parts.replay.save()
-        self.checkpointer.save(global_step=self.iteration)
+        with self.stop.saving():
+            self.checkpoints.save(
+                self.checkpoint.write,
+                iteration=self.iteration,
+                environment_steps=self.env_steps,
+                replay=self.parts.replay,
+                progress=self.progress_summary(),
+            )
         self.run_dir.write_summary(self.progress_summary())
 
     def exporter(self) -> policy_saver.PolicySaver:
@@ -311,15 +380,15 @@ class _Loop:
             kept["best_policy"] = self.best_policy
         return kept
 
-    def begin(self, iterations: roles.Lockstep) -> None:
-        config, replay = self.config, self.parts.replay
-        if self.start == 0:
+    def begin(self, iterations: roles.Lockstep, restored: Manifest | None) -> None:
+        replay = self.parts.replay
+        if restored is None:
             self.random_average_return = self.evaluator.random_baseline().average_return
             self.out(f"random policy: Average Return = {self.random_average_return}")
             self.env_steps += iterations.initial_collect()
             initial = self.evaluator(self.eval_policy)
             self.out(f"step = 0: Average Return = {initial.average_return}")
-            self.metrics.truncate_after(-1)
+            self.metrics.start()
             self.metrics.append(
                 iteration=0,
                 AverageReturn=initial.average_return,
@@ -330,30 +399,43 @@ class _Loop:
             _write_scalars(self.eval_writer, 0, AverageReturn=initial.average_return)
             self.keep_if_best(initial.average_return)
             return
-        self.metrics.truncate_after(self.start)
-        restored = "" if replay is None else f", {replay.num_items()} replay items"
+        self.restore(restored)
+        if self.checkpoints.restore_metrics(restored):
+            self.out("metrics.csv had lost or changed rows of the checkpoint: restored them")
+        items = None if replay is None else replay.num_items()
+        if restored.replay_items is not None and items not in (0, restored.replay_items):
+            raise RecipeError(
+                f"the replay table holds {items} items, the checkpoint of iteration "
+                f"{restored.iteration} saved {restored.replay_items}: the run directory was altered"
+            )
         self.out(
-            f"resuming from iteration {self.start} ({self.env_steps} environment steps{restored})"
+            f"resuming from iteration {self.start} ({self.env_steps} environment steps"
+            + ("" if items is None else f", {items} replay items")
+            + ")"
         )
-        if replay is not None and replay.num_items() == 0:
+        if replay is not None and items == 0:
             self.out("the replay contents were not saved; refilling them with the initial collect")
             self.env_steps += iterations.initial_collect()
 
-    def run(self) -> RunSummary:
+    def run(self, checkpoints: Checkpoints, restored: Manifest | None) -> RunSummary:
         config = self.config
+        self.checkpoints = checkpoints
         iterations = self.parts.iterations()
-        self.begin(iterations)
+        self.begin(iterations, restored)
+        # Only once the checkpoint is restored: a resume that fails keeps the config the
+        # run was started with.
+        dump_config(config, self.run_dir.config_json)
         intervals = (config.log_interval, config.eval_interval, config.checkpoint_interval)
         triggers = [
             # Started at the last multiple before `start`: the work falls on multiples of
             # its interval, in a resumed run as in a fresh one.
             interval_trigger.IntervalTrigger(interval, fn, start=self.start - self.start % interval)
-            for interval, fn in zip(intervals, (self.log, self.evaluate, self.save))
+            for interval, fn in zip(intervals, (self.log, self.evaluate, self.save), strict=True)
         ]
         per_call = getattr(iterations, "max_iterations_per_call", None)
         loop_started = time.perf_counter()
         wall_before = _last_wall_seconds(self.metrics)
-        with _StopRequest() as stop, progress.bar(
+        with self.stop as stop, progress.bar(
             config.num_iterations, initial=self.start, desc=self.recipe.name
         ) as bar:
             self.say = functools.partial(progress.say, bar, out=self.out)
@@ -381,8 +463,10 @@ class _Loop:
                     self.save()
                     raise Interrupted(self.iteration, self.run_dir.path)
                 triggers[2](self.iteration)
-        self.iteration = max(self.start, config.num_iterations)
-        self.save()
+            self.iteration = max(self.start, config.num_iterations)
+            self.save()
+            if stop.requested:
+                raise Interrupted(self.iteration, self.run_dir.path)
         train_seconds = time.perf_counter() - loop_started
         self.exporter().save(str(self.run_dir.policy_dir))
         summary = self.finish(train_seconds)
@@ -502,14 +586,21 @@ def replay_saved_policy(
     if not (policy_dir / "saved_model.pb").is_file():
         raise RecipeError(f"no exported policy in {policy_dir}: train the run first")
     make_env = functools.partial(recipe.make_env, config)
+    def unreadable(error: Exception) -> RecipeError:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return RecipeError(f"cannot load the policy in {policy_dir}: {first_line}")
+
     try:
         policy = tf.saved_model.load(str(policy_dir))
+    except Exception as error:  # noqa: BLE001 - a damaged SavedModel fails in many ways
+        # (truncated variables: IndexError "Read less bytes than requested")
+        raise unreadable(error) from None
+    try:
         result = Evaluator(make_env, config.num_eval_episodes, config.seed + EVAL_SEED_OFFSET)(
             policy
         )
     except (OSError, ValueError, tf.errors.OpError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise RecipeError(f"cannot load the policy in {policy_dir}: {first_line}") from None
+        raise unreadable(error) from None
     video = None
     if config.num_video_episodes:
         py_env = make_env(config.seed + VIDEO_SEED_OFFSET)

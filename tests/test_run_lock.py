@@ -1,0 +1,94 @@
+"""A run directory has one owner: RunLock, in process and through the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from cli_checks import assert_one_line_error
+
+from tfa_recipes.errors import RecipeError
+from tfa_recipes.runs import LOCK_NAME, RunDir, RunLock
+
+from conftest import REPO, run_cli
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from tfa_recipes.runs import RunDir, RunLock
+with RunLock(RunDir(Path(sys.argv[1]))):
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """Another process holding the lock of tmp_path/run; stopped by PID afterwards."""
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(run_dir)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "locked"
+        yield run_dir, process
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def snapshot(path):
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in path.rglob("*")}
+
+
+def test_a_second_owner_is_refused_with_the_owners_pid(holder):
+    run_dir, process = holder
+    with pytest.raises(RecipeError, match=f"is in use by process {process.pid}$"):
+        with RunLock(RunDir(run_dir)):
+            pass
+
+
+def test_nested_uses_in_one_process_share_the_lock(tmp_path):
+    run = RunDir(tmp_path / "run")
+    with RunLock(run), RunLock(run):
+        assert (run.path / LOCK_NAME).read_text().strip().isdigit()
+    # Released: another process can take it now.
+    taken = subprocess.run(
+        [sys.executable, "-c", HOLD.replace("time.sleep(120)", "pass"), str(run.path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert taken.stdout.strip() == "locked", taken.stderr
+
+
+def test_the_cli_refuses_a_run_directory_in_use_and_touches_nothing(holder):
+    run_dir, process = holder
+    (run_dir / "metrics.csv").write_text("iteration\n0\n")
+    before = snapshot(run_dir)
+    result = run_cli(
+        "tfa_recipes.dqn_cartpole", "--num-iterations", "2", "--run-dir", str(run_dir),
+        timeout=120,
+    )
+    assert_one_line_error(result, f"{run_dir} is in use by process {process.pid}")
+    assert snapshot(run_dir) == before
+
+
+def test_a_killed_owners_lock_does_not_block(holder):
+    run_dir, process = holder
+    process.kill()
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with RunLock(RunDir(run_dir)):
+                break
+        except RecipeError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
