@@ -125,7 +125,9 @@ def main() -> None:
                      "--updates", str(args.updates)],
                     capture_output=True, text=True, env=env, cwd=REPO, check=True,
                 )
-                line = next(l for l in completed.stdout.splitlines() if l.startswith("RESULT "))
+                line = next(
+                    out for out in completed.stdout.splitlines() if out.startswith("RESULT ")
+                )
                 row = json.loads(line[len("RESULT "):])
                 kernels = "oneDNN" if onednn == "1" else "TF"
                 print(f"{network:9} {agent_kind:17} {kernels:8} {row['ms']:10.1f} "

@@ -226,7 +226,9 @@ def test_injected_parameters_follow_the_parameters_cell_and_win(tmp_path):
 
 
 def test_papermills_command_line_passes_overrides_as_text_the_notebook_reads(tmp_path):
-    path = _notebook(tmp_path, "from tfa_recipes import notebooks\nprint(notebooks.as_dict(overrides))")
+    path = _notebook(
+        tmp_path, "from tfa_recipes import notebooks\nprint(notebooks.as_dict(overrides))"
+    )
     out = tmp_path / "out.ipynb"
     result = run_cli(
         "papermill", str(path), str(out), "-p", "overrides", "{'num_iterations': 7}",

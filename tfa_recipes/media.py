@@ -100,7 +100,9 @@ def record_policy(
 
 def _reference_lines(axes: Any, references: Mapping[str, float] | None) -> None:
     """Labelled horizontal lines (a random policy's return, a tutorial's figure)."""
-    for (label, value), style in zip((references or {}).items(), ("--", ":", "-.", "--")):
+    for (label, value), style in zip(
+        (references or {}).items(), ("--", ":", "-.", "--"), strict=False
+    ):
         axes.axhline(value, linestyle=style, color="0.35", linewidth=1.2,
                      label=f"{label}: {value:g}")
     if references:

@@ -17,7 +17,9 @@ from tfa_recipes import quiet
 
 
 @contextlib.contextmanager
-def bar(total: int, *, initial: int = 0, desc: str | None = None, unit: str = "it") -> Iterator[tqdm]:
+def bar(
+    total: int, *, initial: int = 0, desc: str | None = None, unit: str = "it"
+) -> Iterator[tqdm]:
     """A tqdm bar over `total` units, starting at `initial` (a resumed run); lines printed
     with `say` while it is open do not break it."""
     fd = quiet.terminal_fd()
