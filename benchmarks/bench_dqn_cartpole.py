@@ -1,10 +1,13 @@
 """The DQN tutorial's own loop against `dqn_cartpole`, each in a fresh process.
 
-Both train CartPole-v0 for the same number of iterations with the same seed and the
-tutorial's hyperparameters (eval of 10 episodes every 1,000 iterations included, as the
-tutorial times it). Prints, per side, whole-process and loop seconds, start-up and finish,
-environment steps per second, peak RSS, the load average before it, and the ratio of the
-tutorial's whole process to the recipe's (see timing.py). Run it on an idle machine.
+The recipe runs twice: `--driver graph` (its default: many collect+train iterations per
+compiled call, the same Reverb items) and `--driver py` (the tutorial's PyDriver, one
+iteration per Python call). All three train CartPole-v0 for the same number of
+iterations with the same seed and the tutorial's hyperparameters (eval of 10 episodes
+every 1,000 iterations included, as the tutorial times it). Prints, per side,
+whole-process and loop seconds, start-up and finish, environment steps per second, peak
+RSS, the load average before it, and the ratio of the tutorial's whole process to each
+recipe side's (see timing.py). Run it on an idle machine.
 
     python benchmarks/bench_dqn_cartpole.py [--num-iterations 20000] [--seed 0]
 """
@@ -136,7 +139,7 @@ def main() -> None:
         __file__,
         __doc__.splitlines()[0],
         tutorial_loop,
-        ("dqn_cartpole",),
+        (("dqn_cartpole", "--driver", "graph"), ("dqn_cartpole", "--driver", "py")),
         default_iterations=20000,
         title="CartPole DQN",
     )

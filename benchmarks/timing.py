@@ -105,7 +105,7 @@ def compare(
     script: str,
     description: str,
     tutorial_loop,
-    recipes: tuple[str, ...],
+    recipes: tuple[str | tuple[str, ...], ...],
     *,
     default_iterations: int,
     title: str,
@@ -114,7 +114,8 @@ def compare(
 ) -> None:
     """A benchmark script's main: `--side tutorial` runs `tutorial_loop(iterations, seed)`
     in this process and reports it; otherwise the tutorial side and each recipe run in
-    fresh processes and the table is printed."""
+    fresh processes and the table is printed. A recipe is a name, or a name and its flags
+    (`("dqn_cartpole", "--driver", "py")`), shown as a row of its own."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--num-iterations", type=int, default=default_iterations)
     parser.add_argument("--seed", type=int, default=0)
@@ -131,8 +132,9 @@ def compare(
     rows = {}
     if not getattr(args, "skip_notebook", False):
         rows[baseline_name] = tutorial_side(script, args.num_iterations, args.seed)
-    for name in recipes:
-        rows[name] = recipe_side(name, args.num_iterations, args.seed)
+    for recipe in recipes:
+        name, *flags = (recipe,) if isinstance(recipe, str) else recipe
+        rows[" ".join([name, *flags])] = recipe_side(name, args.num_iterations, args.seed, *flags)
     print_table(
         f"{title}, {args.num_iterations} iterations, seed {args.seed}", rows,
         baseline=next(iter(rows)),

@@ -135,6 +135,22 @@ def test_resume_continues_from_the_checkpoint_with_its_replay(tmp_path):
     assert read_summary(run_dir)["environment_steps"] == 154
 
 
+def test_the_tutorials_py_driver_trains_and_resumes_as_the_graph_driver_does(tmp_path):
+    # `--driver py` is the tutorial's code path (PyDriver + ReverbAddTrajectoryObserver, one
+    # iteration per Python call): the same steps counted, the same replay saved and resumed.
+    run_dir = tmp_path / "run"
+    flags = (*TINY, "--num-video-episodes", "0", "--driver", "py", "--run-dir", str(run_dir))
+    first = run_cli(RECIPE, *flags)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert json.loads((run_dir / "config.json").read_text())["driver"] == "py"
+    assert math.isfinite(read_summary(run_dir)["final_loss"])
+    second = run_cli(RECIPE, "--run-dir", str(run_dir), "--num-iterations", "90")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert re.search(r"resuming from iteration 60 \(124 environment steps, \d+ replay items\)",
+                     second.stdout), second.stdout
+    assert read_summary(run_dir)["environment_steps"] == 154
+
+
 def test_sigint_saves_progress_and_the_run_resumes(tmp_path):
     run_dir = tmp_path / "run"
     process = subprocess.Popen(

@@ -121,7 +121,9 @@ def reverb_replay(
     """The tutorial's table: uniform sampler, FIFO remover, MinSize(1), `max_size` items.
 
     `observer="trajectory"` writes overlapping sequences of `sequence_length` steps
-    (`ReverbAddTrajectoryObserver`, DQN); `observer="episode"` writes whole episodes
+    (`ReverbAddTrajectoryObserver`, DQN, for a `PyDriver`); `"trajectory_in_graph"` the
+    same items from a `DynamicStepDriver` (`ReverbAddTrajectoryGraphObserver`);
+    `observer="episode"` writes whole episodes
     (`ReverbAddEpisodeObserver`, REINFORCE, `sequence_length=None`). With a
     `checkpoint_dir` the server loads the copy of the table staged there
     (`stage_reverb_copy`), which is how a resumed run gets its replay contents back.
@@ -151,12 +153,19 @@ def reverb_replay(
         rb_observer = reverb_utils.ReverbAddTrajectoryObserver(
             replay_buffer.py_client, TABLE_NAME, sequence_length=sequence_length
         )
+    elif observer == "trajectory_in_graph":
+        rb_observer = ReverbAddTrajectoryGraphObserver(
+            replay_buffer.py_client, TABLE_NAME, sequence_length=sequence_length
+        )
     elif observer == "episode":
         rb_observer = reverb_utils.ReverbAddEpisodeObserver(
             replay_buffer.py_client, TABLE_NAME, max_size
         )
     else:
-        raise ValueError(f"observer must be 'trajectory' or 'episode', got {observer!r}")
+        raise ValueError(
+            "observer must be 'trajectory', 'trajectory_in_graph' or 'episode', "
+            f"got {observer!r}"
+        )
     return ReverbReplay(server, replay_buffer, rb_observer, checkpoint_dir, sequence_length)
 
 
@@ -184,6 +193,84 @@ def stage_reverb_copy(checkpoint_dir: Path, copy: Path | None) -> None:
             os.link(file, target / file.name)
         except OSError:  # a file system without hard links
             shutil.copy2(file, target / file.name)
+
+
+class ReverbAddTrajectoryGraphObserver:
+    """`ReverbAddTrajectoryObserver`'s items, written by a `DynamicStepDriver` in a graph.
+
+    The driver hands it batched `Trajectory` tensors (batch size 1); each step goes to a
+    Reverb `TrajectoryWriter` through one `tf.numpy_function`, and the writer's history
+    gives the items, exactly as the tutorial's observer makes them with `stride_length=1`:
+    every step from the `sequence_length`-th of a cache on ends an item of the last
+    `sequence_length` steps, and a boundary step (last -> first) ends its item and then
+    empties the cache. Nothing else empties it (no environment reset does), so after the
+    warm-up and the reset before the loop the first step writes an item spanning that
+    reset, as the tutorial's does; a new process starts with an empty cache, as a resumed
+    `PyDriver` run's new observer does.
+
+    Why not `reverb.TFClient.insert`, Reverb's in-graph write op: it inserts one timestep,
+    so an item of two steps becomes one timestep of shape [2, ...], which the table's
+    [T, ...] signature rejects when sampled ([1, 2] where [?] is expected), and it costs
+    ~350 us an insert in a compiled loop. This observer adds ~0.36 ms to a compiled
+    collect step (0.33 -> 0.68 ms, measured): ~0.19 ms in its Python write (the writer's
+    append, create_item, end_episode) and the rest Reverb's own insertion, which the
+    tutorial's observer pays as well.
+    """
+
+    def __init__(
+        self,
+        py_client: reverb.Client,
+        table_name: str,
+        *,
+        sequence_length: int,
+        stride_length: int = 1,
+        priority: float = 1.0,
+    ) -> None:
+        # As ReverbAddTrajectoryObserver opens its writer.
+        self._writer = py_client.trajectory_writer(
+            num_keep_alive_refs=sequence_length + 1, validate_items=False
+        )
+        self._table_name = table_name
+        self._sequence_length = sequence_length
+        self._stride_length = stride_length
+        self._priority = float(priority)
+        self._cached_steps = 0
+
+    def __call__(self, trajectory) -> None:
+        batch_size = tf.nest.flatten(trajectory)[0].shape[0]
+        if batch_size != 1:
+            raise ValueError(
+                f"ReverbAddTrajectoryGraphObserver takes a batch of 1 step, got {batch_size}"
+            )
+        # Unbatched, as the tutorial's observer receives each step from its PyDriver.
+        step = [item[0] for item in tf.nest.flatten(trajectory)]
+        # The write is the last op made here: DynamicStepDriver orders the step after it.
+        tf.numpy_function(self._write, [trajectory.is_boundary()[0], *step], [], stateful=True)
+
+    def _write(self, is_boundary: np.ndarray, *step: np.ndarray) -> None:
+        writer = self._writer
+        writer.append(list(step))
+        self._cached_steps += 1
+        reached = self._cached_steps - self._sequence_length
+        if reached >= 0 and reached % self._stride_length == 0:
+            writer.create_item(
+                self._table_name,
+                self._priority,
+                [column[-self._sequence_length :] for column in writer.history],
+            )
+        if is_boundary:
+            # ReverbAddTrajectoryObserver.reset(write_cached_steps=False).
+            self._cached_steps = 0
+            writer.end_episode()
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.end_episode()
+            self._writer.close()
+            self._writer = None
 
 
 def tf_uniform_replay(
