@@ -87,7 +87,13 @@ class ReverbReplay:
         if self.checkpoint_dir is None:
             return None
         self.observer.flush()
-        folder = Path(self.replay_buffer.py_client.checkpoint())
+        try:
+            folder = Path(self.replay_buffer.py_client.checkpoint())
+        except Exception as error:  # noqa: BLE001 - Reverb raises a full disk as IndexError
+            raise OSError(
+                errno.ENOSPC if "No space left" in str(error) else errno.EIO,
+                f"Reverb could not write a copy of the table ({str(error).splitlines()[0]})",
+            ) from None
         for records in sorted(folder.glob("*.tfrecord")):
             try:
                 # Reverb writes ZLIB-compressed TFRecords; counting them reads every one.
