@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import functools
 import math
 import re
@@ -201,11 +202,20 @@ def train(
             # A second Ctrl-C: whatever was published before it is still there.
             raise Interrupted(checkpoints.newest_iteration(), run.path) from None
         except OSError as error:
+            if error.errno not in WRITE_FAULTS:
+                raise
             raise RecipeError(_io_fault(error, run, checkpoints)) from None
         except tf.errors.OpError as error:
             if not _is_io_fault(error):
                 raise
             raise RecipeError(_io_fault(error, run, checkpoints)) from None
+
+
+# What a failed write of the run directory raises: a full disk or quota, a read-only or
+# protected folder, a failing device (other OSErrors are not the run directory's).
+WRITE_FAULTS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+)
 
 
 def _is_io_fault(error: tf.errors.OpError) -> bool:
