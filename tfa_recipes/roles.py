@@ -13,7 +13,6 @@ compiles k steps into one `tf.while_loop`), and a lockstep reuses the learner's
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
@@ -125,9 +124,12 @@ class TFAgentsLearner:
     def __init__(self, agent, experience, fresh_iterator, after_train) -> None:
         # Checkpoints, summaries and the optimizer's variable-creating trace are the
         # loop's business (it checkpoints more than the agent); the Learner only trains.
-        # Its checkpoint directory is never written (checkpoint_interval=-1).
+        # Its checkpoint directory is never written (checkpoint_interval=-1), but the
+        # Learner restores whatever it finds there: a new empty folder of its own, never a
+        # shared path (or the run's train/, where the loop's checkpoints are).
+        self._unused_root = tempfile.TemporaryDirectory(prefix="tfa_recipes-learner-")
         self.learner = learner.Learner(
-            os.path.join(tempfile.gettempdir(), "tfa_recipes-learner-unused"),
+            self._unused_root.name,
             agent.train_step_counter,
             agent,
             checkpoint_interval=-1,
