@@ -18,7 +18,7 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tfa_recipes.errors import RecipeError
+from tfa_recipes.errors import RecipeError, first_line
 from tfa_recipes.runs import write_durably
 
 # A wheel carries the checkout's `recipes/` as package data, `tfa_recipes/recipes/*.toml`
@@ -173,7 +173,7 @@ def read_saved_config(config_cls: type[C], defaults: dict[str, Any], path: Path)
         raise RecipeError(f"cannot read {path}: {error.strerror or error}") from None
     except ValueError as error:
         raise RecipeError(
-            f"{path} is not a readable run config (not JSON: {_first_line(error)}); "
+            f"{path} is not a readable run config (not JSON: {first_line(error)}); "
             "restore it or pick another --run-dir"
         ) from None
     if not isinstance(saved, dict):
@@ -205,10 +205,6 @@ def refuse_fixed_changes(started: Any, config: Any, run_path: Path) -> None:
 
 def _shown(value: Any) -> str:
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def coerce(kind: Any, value: Any, name: str = "value") -> Any:

@@ -7,6 +7,11 @@ its traceback.
 """
 
 
+def first_line(error: BaseException) -> str:
+    """A library error's first line (its message, or its type when it has none)."""
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
 class RecipeError(Exception):
     """Bad input, explained in one line: the value given and what was expected."""
 

@@ -184,9 +184,6 @@ class RunDir:
             self.summary_json, (json.dumps(summary, indent=2, default=float) + "\n").encode()
         )
 
-    def read_summary(self) -> dict[str, Any]:
-        return json.loads(self.summary_json.read_text())
-
 
 LOCK_NAME = ".lock"
 # What a run directory holds before its run has done anything (see RunDir.claim,

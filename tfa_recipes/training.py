@@ -32,7 +32,7 @@ from tf_agents.train import interval_trigger
 from tfa_recipes import media, progress, roles
 from tfa_recipes.checkpoints import Checkpoints, Manifest, ReplayStore
 from tfa_recipes.config import LoopConfig, dump_config
-from tfa_recipes.errors import Diverged, Interrupted, RecipeError
+from tfa_recipes.errors import Diverged, Interrupted, RecipeError, first_line
 from tfa_recipes.evaluation import Evaluator
 from tfa_recipes.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.runs import MetricsLog, RunDir, RunLock, RunSummary
@@ -196,8 +196,8 @@ def train(
             restored = checkpoints.select(out)
             checkpoints.stage_replay(restored)
             parts = recipe.build(config, run, make_env, resources)
-            loop = _Loop(recipe, config, run, parts, make_env, resources, out, started)
-            return loop.run(checkpoints, restored)
+            loop = _Loop(recipe, config, run, parts, make_env, resources, out, started, checkpoints)
+            return loop.run(restored)
         except KeyboardInterrupt:
             # A second Ctrl-C: whatever was published before it is still there.
             raise Interrupted(checkpoints.newest_iteration(), run.path) from None
@@ -247,7 +247,9 @@ class _Loop:
     """One call of `train`: the checkpointed counters, the logs, and the periodic work
     (log, evaluate and keep the best, checkpoint) as `IntervalTrigger`s on iterations."""
 
-    def __init__(self, recipe, config, run, parts, make_env, resources, out, started) -> None:
+    def __init__(
+        self, recipe, config, run, parts, make_env, resources, out, started, checkpoints
+    ) -> None:
         self.recipe, self.config, self.run_dir, self.parts = recipe, config, run, parts
         self.out, self.started = out, started
         self.agent = parts.agent
@@ -281,7 +283,7 @@ class _Loop:
         resources.callback(self.eval_writer.close)
         self._exporter = None
         self.say: Callable[[str], None] = out
-        self.checkpoints: Checkpoints | None = None
+        self.checkpoints: Checkpoints = checkpoints
         self.stop = _StopRequest()
 
     def restore(self, manifest: Manifest) -> None:
@@ -293,7 +295,7 @@ class _Loop:
         except Exception as error:  # noqa: BLE001 - any failure here: an unreadable checkpoint
             raise RecipeError(
                 f"cannot restore the checkpoint in {self.run_dir.checkpoint_dir}: "
-                f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+                f"{first_line(error)}"
             ) from None
         counters = (int(self.iteration_var.numpy()), int(self.env_steps_var.numpy()))
         if counters != (manifest.iteration, manifest.environment_steps):
@@ -314,7 +316,7 @@ class _Loop:
             return
         loss = float(self.loss_info.loss.numpy())
         if not math.isfinite(loss):
-            saved = self.checkpoints.newest_iteration() if self.checkpoints else None
+            saved = self.checkpoints.newest_iteration()
             raise Diverged(
                 f"loss became {loss} at iteration {self.iteration} (is the learning rate too "
                 "high?)"
@@ -427,9 +429,8 @@ class _Loop:
             self.out("the replay contents were not saved; refilling them with the initial collect")
             self.env_steps += iterations.initial_collect()
 
-    def run(self, checkpoints: Checkpoints, restored: Manifest | None) -> RunSummary:
+    def run(self, restored: Manifest | None) -> RunSummary:
         config = self.config
-        self.checkpoints = checkpoints
         iterations = self.parts.iterations()
         self.begin(iterations, restored)
         # Only once the checkpoint is restored: a resume that fails keeps the config the
@@ -597,8 +598,7 @@ def replay_saved_policy(
         raise RecipeError(f"no exported policy in {policy_dir}: train the run first")
     make_env = functools.partial(recipe.make_env, config)
     def unreadable(error: Exception) -> RecipeError:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return RecipeError(f"cannot load the policy in {policy_dir}: {first_line}")
+        return RecipeError(f"cannot load the policy in {policy_dir}: {first_line(error)}")
 
     try:
         policy = tf.saved_model.load(str(policy_dir))
