@@ -7,6 +7,9 @@ random CartPole steps, then times the batches alone, drawn inside one compiled l
 no Python runs per batch, through:
 
 - the recipe's dataset (`replay.ReverbReplay.dataset`: one stream, batched);
+- the same with two sampler workers (`num_workers_per_iterator=2`): less wall time a
+  batch, the same CPU time, and no faster as part of `dqn_cartpole`, whose 2 cores
+  are busy with collection and updates as well;
 - TF-Agents' `as_dataset(num_parallel_calls=3, sample_batch_size=64, num_steps=2)`, as
   the tutorial writes it;
 
@@ -59,6 +62,9 @@ def main() -> None:
 
     datasets = {
         "recipe (one stream, batched)": rb.dataset(batch_size=args.batch_size, num_steps=2),
+        "recipe, two sampler workers": rb.dataset(
+            batch_size=args.batch_size, num_steps=2, sampler_workers=2
+        ),
         "tutorial (as_dataset, 3 calls)": replay.experience_dataset(
             rb.replay_buffer, batch_size=args.batch_size, num_steps=2
         ),

@@ -8,7 +8,13 @@ from tf_agents.environments import tf_py_environment, utils
 from tf_agents.specs import array_spec
 
 from tfa_recipes.envs import load_gym
-from tfa_recipes.envs.pixels import ScreenPatchDifference, cart_column, screen_patch, window
+from tfa_recipes.envs.pixels import (
+    ScreenPatchDifference,
+    cart_column,
+    screen_patch,
+    screen_view,
+    window,
+)
 
 LEFT, RIGHT = np.array(0), np.array(1)
 
@@ -149,3 +155,26 @@ def test_rewards_and_episode_ends_are_cartpoles(env):
         if expected.is_last():
             break
     assert got.is_last()
+
+
+def test_screen_view_is_the_rendered_frame_over_an_episode(env):
+    # CartPole's frames are read from its screen instead of copied whole: pixel for pixel
+    # the frame `render("rgb_array")` returns, at every step and at the track's ends.
+    rng = np.random.default_rng(0)
+    env.reset()
+    for step in range(60):
+        if step in (20, 40):
+            place_cart(env, -2.3 if step == 20 else 2.3)
+        view = screen_view(env)
+        assert not view.flags.writeable
+        frame = np.array(view)
+        del view
+        np.testing.assert_array_equal(frame, env.render("rgb_array"))
+        if env.step(np.array(rng.integers(2))).is_last():
+            env.reset()
+
+
+def test_screen_view_falls_back_to_a_copy_for_other_environments():
+    other = load_gym("MountainCar-v0")
+    other.reset()
+    np.testing.assert_array_equal(screen_view(other), other.render("rgb_array"))

@@ -34,7 +34,9 @@ class ReverbReplay:
     checkpoint_dir: Path | None
     sequence_length: int | None
 
-    def dataset(self, *, batch_size: int, num_steps: int) -> tf.data.Dataset:
+    def dataset(
+        self, *, batch_size: int, num_steps: int, sampler_workers: int = 1
+    ) -> tf.data.Dataset:
         """Batches of `num_steps`-step items, as `experience_dataset` gives them, faster.
 
         The same table, the same uniform sampler and the same `(Trajectory [B, n, ...],
@@ -43,6 +45,9 @@ class ReverbReplay:
         exactly n steps. Why not that call: for B=64 it interleaves 32 Reverb streams of 2
         samples and maps every sample on its own; on 2 cores that takes ~3.6 ms a batch,
         one stream batched takes ~1.25 ms (measured here), and DQN draws a batch per step.
+        `sampler_workers`: Reverb's sampler threads; more cut a batch's wall time but not
+        its CPU time, and `dqn_cartpole`'s two cores have none to spare
+        (`benchmarks/bench_replay_sampling.py`).
         """
         if num_steps != self.sequence_length:
             return experience_dataset(
@@ -57,6 +62,7 @@ class ReverbReplay:
                 lambda spec: tf.TensorShape([num_steps]).concatenate(spec.shape), data_spec
             ),
             max_in_flight_samples_per_worker=3 * batch_size,
+            num_workers_per_iterator=sampler_workers,
         )
         # Batched before the split into (data, info): one map call per batch, not per item.
         dataset = (
