@@ -50,6 +50,10 @@ class ReplayStore(Protocol):
 
     def num_items(self) -> int: ...
 
+    def saved_items(self) -> int | None:
+        """The items of the copy `save` just wrote, when they can be known (a resume
+        checks the restored table against it), else None."""
+
 
 @dataclass(frozen=True)
 class Manifest:
@@ -163,7 +167,7 @@ class Checkpoints:
             metrics=self._relative(metrics_copy),
             files=files,
             replay=None if replay_dir is None else self._relative(replay_dir),
-            replay_items=None if replay_dir is None else replay.num_items(),
+            replay_items=None if replay_dir is None else replay.saved_items(),
             progress=progress,
         )
         # The publish: before this rename the save does not exist for a resume.

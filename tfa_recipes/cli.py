@@ -116,7 +116,50 @@ def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPars
         help="with --eval-only: the policy exported at the best evaluation "
         "(policies/best_policy, recipes that keep one)",
     )
+    if recipe.fleet is not None:
+        _add_role_flags(parser)
     return parser
+
+
+def _add_role_flags(parser: argparse.ArgumentParser) -> None:
+    """One role of a run with actors per process, for runs across machines."""
+    parser.add_argument(
+        "--role",
+        help="run one role of a run with actors: replay (the Reverb server), learner or "
+        "actor; all point at one --run-dir and one --replay-address (default: with "
+        "--actors N, all of them on this machine)",
+    )
+    parser.add_argument(
+        "--replay-address",
+        help="HOST:PORT of the replay server (with --actors: the port it listens on; "
+        "default: a free port of 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--actor-id", type=_actor_id, help="with --role actor: this actor's number, from 0"
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=_seconds,
+        default=120.0,
+        help="seconds a role waits for the replay server (and the learner for the actors' "
+        "warm-up) before it stops with an error (default: 120)",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise RecipeError(f"--connect-timeout must be a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _actor_id(text: str) -> int:
+    if not text.isdigit():
+        raise RecipeError(f"--actor-id must be a number >= 0, got {text!r}")
+    return int(text)
 
 
 def run_dir_path(text: str) -> Path:
@@ -144,7 +187,8 @@ def _run_parsed_recipe(
 ) -> int:
     if args.best and not args.eval_only:
         raise RecipeError("--best goes with --eval-only")
-    not_config = ("run_dir", "eval_only", "best", "verbose")
+    not_config = ("run_dir", "eval_only", "best", "verbose", "role", "replay_address", "actor_id",
+                  "connect_timeout")
     overrides = {key: value for key, value in vars(args).items() if key not in not_config}
     run = RunDir(args.run_dir) if args.run_dir else None
     if run is not None and run.has_run():
@@ -161,16 +205,46 @@ def _run_parsed_recipe(
         run = run or new_run_dir(recipe.name, config.seed)
     if args.eval_only:
         return _replay(recipe, config, run, best=args.best)
+    if recipe.fleet is not None:
+        role = _run_role(recipe, config, run, args, argv)
+        if role is not None:
+            return role
     with _removed_if_nothing_saved(run), RunLock(run):
         run.claim(recipe.name)
-        run.write_provenance([f"-m{recipe.module}", *argv])
-        print(f"run directory: {run.path}")
-        summary = recipe.train(config, run)
+        return _train(recipe, config, run, argv)
+
+
+def _train(recipe: Any, config: Any, run: RunDir, argv, replay_address: str | None = None) -> int:
+    run.write_provenance([f"-m{recipe.module}", *argv])
+    print(f"run directory: {run.path}")
+    summary = recipe.train(config, run, replay_address=replay_address)
     print(
         f"done: final Average Return = {summary['final_average_return']} "
         f"after {summary['iterations']} iterations; outputs in {run.path}"
     )
     return 0
+
+
+def _run_role(recipe: Any, config: Any, run: RunDir, args: argparse.Namespace, argv) -> int | None:
+    """A run with actors: every role on this machine (--actors N), or the one --role
+    names; None for a single-process run."""
+    from tfa_recipes import distributed
+
+    distributed.check_role_flags(config, args.role, args.replay_address, args.actor_id)
+    distributed.CONNECT_TIMEOUT_SECONDS = args.connect_timeout
+    if args.role is None:
+        if config.actors == 0:
+            if args.replay_address is not None:
+                raise RecipeError("--replay-address goes with --actors N or --role")
+            return None
+        return distributed.launch(recipe, config, run, argv, args.replay_address)
+    run.claim(recipe.name)
+    if args.role == "replay":
+        return distributed.serve_replay(recipe, config, run, args.replay_address)
+    if args.role == "actor":
+        return distributed.run_actor(recipe, config, run, args.replay_address, args.actor_id)
+    with RunLock(run):
+        return _train(recipe, config, run, argv, args.replay_address)
 
 
 @contextlib.contextmanager

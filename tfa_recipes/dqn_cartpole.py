@@ -26,7 +26,7 @@ from tf_agents.drivers import dynamic_step_driver, py_driver
 from tf_agents.environments import py_environment, tf_py_environment
 from tf_agents.policies import random_tf_policy
 
-from tfa_recipes import agents, networks, replay, roles
+from tfa_recipes import agents, distributed, networks, replay, roles
 from tfa_recipes.config import LoopConfig, learning_rate_param, param
 from tfa_recipes.envs import load_gym
 from tfa_recipes.policies import CompiledPyTFEagerPolicy
@@ -57,6 +57,11 @@ class Config(LoopConfig):
         "Reverb items); py: the tutorial's PyDriver, one iteration per Python call",
         choices=("graph", "py"),
     )
+    actors: int = param(
+        "actor processes collecting into one Reverb server for a learner process, all on "
+        "this machine (0: one process; see --role for runs across machines)",
+        minimum=0,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -78,14 +83,7 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     resources.callback(train_py_env.close)
     agents.require_discrete_actions(train_py_env.action_spec(), config.env_name)
     train_env = tf_py_environment.TFPyEnvironment(train_py_env)
-    q_net = networks.sequential_q_network(train_env.action_spec(), config.fc_layer_params)
-    agent = agents.dqn(
-        train_env.time_step_spec(),
-        train_env.action_spec(),
-        q_net,
-        tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
-        td_errors_loss_fn="element_wise_squared_loss",
-    )
+    agent = make_agent(config, train_env.time_step_spec(), train_env.action_spec())
     rb = replay.reverb_replay(
         agent.collect_data_spec,
         max_size=config.replay_buffer_max_length,
@@ -112,6 +110,18 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         agent=agent,
         lockstep=graph_lockstep(config, train_env, agent, random_policy, rb, learner),
         replay=rb,
+    )
+
+
+def make_agent(config: Config, time_step_spec, action_spec) -> tf_agent.TFAgent:
+    """The tutorial's `DqnAgent`: its Q-network, Adam and squared TD loss."""
+    q_net = networks.sequential_q_network(action_spec, config.fc_layer_params)
+    return agents.dqn(
+        time_step_spec,
+        action_spec,
+        q_net,
+        tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
+        td_errors_loss_fn="element_wise_squared_loss",
     )
 
 
@@ -190,6 +200,15 @@ RECIPE = Recipe(
     make_env=make_env,
     build=build,
     published_return=("tutorial, iterations 2,000-20,000", 200.0),
+    fleet=distributed.Fleet(
+        make_agent=make_agent,
+        sequence_length=2,
+        batch_size=lambda config: config.batch_size,
+        # One train step per iteration of `collect_steps_per_iteration` steps.
+        train_steps_per_env_step=lambda config: 1 / config.collect_steps_per_iteration,
+        initial_collect_steps=lambda config: config.initial_collect_steps,
+        steps_per_run=lambda config: config.collect_steps_per_iteration,
+    ),
 )
 
 if __name__ == "__main__":

@@ -26,13 +26,19 @@ TABLE_NAME = "uniform_table"
 
 @dataclass
 class ReverbReplay:
-    """A local Reverb server with one uniform table, its replay buffer and observer."""
+    """A Reverb table with its replay buffer and observer: served by this process
+    (`server`), or by another one at `address` (`server` None: a run with actors)."""
 
-    server: reverb.Server
+    server: reverb.Server | None
     replay_buffer: reverb_replay_buffer.ReverbReplayBuffer
     observer: Any
     checkpoint_dir: Path | None
     sequence_length: int | None
+    address: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.address:
+            self.address = f"localhost:{self.server.port}"
 
     def dataset(
         self, *, batch_size: int, num_steps: int, sampler_workers: int = 1
@@ -55,7 +61,7 @@ class ReverbReplay:
             )
         data_spec = self.replay_buffer.data_spec
         dataset = reverb.TrajectoryDataset(
-            server_address=f"localhost:{self.server.port}",
+            server_address=self.address,
             table=TABLE_NAME,
             dtypes=tf.nest.map_structure(lambda spec: spec.dtype, data_spec),
             shapes=tf.nest.map_structure(
@@ -83,6 +89,17 @@ class ReverbReplay:
         info = self.replay_buffer.py_client.server_info()
         return int(info[TABLE_NAME].current_size)
 
+    def saved_items(self) -> int | None:
+        """The items of the copy just saved: the table's size for a table only this
+        process writes; unknown (None) while actors write to it during the save."""
+        return self.num_items() if self.server is not None else None
+
+    def num_inserts(self) -> int:
+        """Items inserted since the server started (one per environment step an actor
+        took, but for the first step of an episode, which ends no 2-step item)."""
+        info = self.replay_buffer.py_client.server_info()
+        return int(info[TABLE_NAME].rate_limiter_info.insert_stats.completed)
+
     def save(self) -> Path | None:
         """Write a copy of the table, check it, and move it to its own folder under
         `checkpoint_dir`, out of Reverb's reach: Reverb's save deletes every older copy in
@@ -92,7 +109,8 @@ class ReverbReplay:
         its length and a CRC)."""
         if self.checkpoint_dir is None:
             return None
-        self.observer.flush()
+        if self.observer is not None:
+            self.observer.flush()
         try:
             folder = Path(self.replay_buffer.py_client.checkpoint())
         except Exception as error:  # noqa: BLE001 - Reverb raises a full disk as IndexError
@@ -118,8 +136,10 @@ class ReverbReplay:
         return published
 
     def close(self) -> None:
-        self.observer.close()
-        self.server.stop()
+        if self.observer is not None:
+            self.observer.close()
+        if self.server is not None:
+            self.server.stop()
 
 
 def reverb_replay(
@@ -140,21 +160,10 @@ def reverb_replay(
     `checkpoint_dir` the server loads the copy of the table staged there
     (`stage_reverb_copy`), which is how a resumed run gets its replay contents back.
     """
-    signature = tensor_spec.add_outer_dim(tensor_spec.from_spec(collect_data_spec))
-    table = reverb.Table(
-        TABLE_NAME,
-        max_size=max_size,
-        sampler=reverb.selectors.Uniform(),
-        remover=reverb.selectors.Fifo(),
-        rate_limiter=reverb.rate_limiters.MinSize(1),
-        signature=signature,
+    table = uniform_table(
+        collect_data_spec, max_size=max_size, rate_limiter=reverb.rate_limiters.MinSize(1)
     )
-    checkpointer = None
-    if checkpoint_dir is not None:
-        staging = checkpoint_dir / REVERB_STAGING
-        staging.mkdir(parents=True, exist_ok=True)
-        checkpointer = reverb.checkpointers.DefaultCheckpointer(path=str(staging))
-    server = reverb.Server([table], checkpointer=checkpointer)
+    server = reverb.Server([table], checkpointer=reverb_checkpointer(checkpoint_dir))
     replay_buffer = reverb_replay_buffer.ReverbReplayBuffer(
         collect_data_spec,
         table_name=TABLE_NAME,
@@ -179,6 +188,53 @@ def reverb_replay(
             f"got {observer!r}"
         )
     return ReverbReplay(server, replay_buffer, rb_observer, checkpoint_dir, sequence_length)
+
+
+def uniform_table(
+    collect_data_spec, *, max_size: int, rate_limiter: reverb.rate_limiters.RateLimiter
+) -> reverb.Table:
+    return reverb.Table(
+        TABLE_NAME,
+        max_size=max_size,
+        sampler=reverb.selectors.Uniform(),
+        remover=reverb.selectors.Fifo(),
+        rate_limiter=rate_limiter,
+        signature=tensor_spec.add_outer_dim(tensor_spec.from_spec(collect_data_spec)),
+    )
+
+
+def reverb_checkpointer(checkpoint_dir: Path | None) -> reverb.checkpointers.Checkpointer | None:
+    """Reverb's checkpointer for a run's replay folder: it loads the copy staged there."""
+    if checkpoint_dir is None:
+        return None
+    staging = checkpoint_dir / REVERB_STAGING
+    staging.mkdir(parents=True, exist_ok=True)
+    return reverb.checkpointers.DefaultCheckpointer(path=str(staging))
+
+
+def remote_replay(
+    collect_data_spec,
+    *,
+    address: str,
+    sequence_length: int,
+    checkpoint_dir: Path | None = None,
+    write: bool = False,
+) -> ReverbReplay:
+    """The table another process serves at `address` (`distributed`): the learner samples
+    it and has it checkpointed; an actor (`write=True`) writes the tutorial's items to it
+    with `ReverbAddTrajectoryObserver`."""
+    replay_buffer = reverb_replay_buffer.ReverbReplayBuffer(
+        collect_data_spec,
+        table_name=TABLE_NAME,
+        sequence_length=sequence_length,
+        server_address=address,
+    )
+    observer = None
+    if write:
+        observer = reverb_utils.ReverbAddTrajectoryObserver(
+            replay_buffer.py_client, TABLE_NAME, sequence_length=sequence_length
+        )
+    return ReverbReplay(None, replay_buffer, observer, checkpoint_dir, sequence_length, address)
 
 
 # Reverb writes its copies here, under checkpoint_dir, and its save deletes all older ones

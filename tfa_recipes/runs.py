@@ -186,6 +186,9 @@ class RunDir:
 
 
 LOCK_NAME = ".lock"
+# A process started by the one that holds a run's lock (the learner of `distributed.launch`)
+# finds the lock's descriptor number here and shares the lock instead of waiting for it.
+INHERITED_LOCK_ENV = "TFA_RUN_LOCK_FD"
 # What a run directory holds before its run has done anything (see RunDir.claim,
 # RunDir.write_provenance and RunLock).
 PROVENANCE = frozenset({"run.json", "command.txt", "versions.json", LOCK_NAME})
@@ -216,6 +219,10 @@ class RunLock:
             RunLock._held[key][1] += 1
             return self
         lock_file = self._run.path / LOCK_NAME
+        inherited = _inherited_lock(lock_file)
+        if inherited is not None:
+            RunLock._held[key] = [inherited, 1]
+            return self
         try:
             self._run.path.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
@@ -249,6 +256,25 @@ class RunLock:
             del RunLock._held[key]
             # Closing the descriptor releases the flock; the file stays (PROVENANCE).
             os.close(held[0])
+
+
+def held_lock_fd(run: RunDir) -> int:
+    """The descriptor of the lock this process holds on `run` (inside `RunLock`)."""
+    return RunLock._held[run.path.resolve()][0]
+
+
+def _inherited_lock(lock_file: Path) -> int | None:
+    """The inherited descriptor of `lock_file`'s lock (`INHERITED_LOCK_ENV`), if any."""
+    value = os.environ.get(INHERITED_LOCK_ENV)
+    if not value or not value.isdigit():
+        return None
+    try:
+        held, here = os.fstat(int(value)), os.stat(lock_file)
+    except OSError:
+        return None
+    if (held.st_dev, held.st_ino) != (here.st_dev, here.st_ino):
+        return None
+    return int(value)
 
 
 def write_durably(path: Path, data: bytes) -> None:

@@ -121,14 +121,20 @@ class Recipe:
     # Also export the greedy policy at its best evaluation (policies/best_policy), for a
     # recipe whose returns rise and collapse again during training (vanilla DQN from pixels).
     export_best_policy: bool = False
+    # What the recipe hands the distributed roles (`distributed.Fleet`): a recipe that has
+    # one takes --actors and --role.
+    fleet: Any = None
 
     @property
     def module(self) -> str:
         return f"tfa_recipes.{self.name}"
 
-    def train(self, config: Any, run: RunDir) -> dict[str, Any]:
-        """Train (or resume); the summary as summary.json has it."""
-        return train(self, config, run).as_dict()
+    def train(
+        self, config: Any, run: RunDir, *, replay_address: str | None = None
+    ) -> dict[str, Any]:
+        """Train (or resume); the summary as summary.json has it. With `replay_address`,
+        as the learner of a run with actors (`distributed`)."""
+        return train(self, config, run, replay_address=replay_address).as_dict()
 
     def replay(self, config: Any, run: RunDir, *, best: bool = False) -> tuple[float, Any]:
         return replay_saved_policy(self, config, run, best=best)
@@ -139,7 +145,7 @@ class Recipe:
         return run_recipe(self, argv)
 
 
-class _StopRequest:
+class StopRequest:
     """SIGINT/SIGTERM set a flag the loop checks between iterations; a second SIGINT
     stops at once, except inside a checkpoint's save, which it lets finish."""
 
@@ -148,7 +154,7 @@ class _StopRequest:
         self._saving = False
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> _StopRequest:
+    def __enter__(self) -> StopRequest:
         for signum in (signal.SIGINT, signal.SIGTERM):
             self._previous[signum] = signal.signal(signum, self._handle)
         return self
@@ -177,13 +183,20 @@ def set_seeds(seed: int) -> None:
 
 
 def train(
-    recipe: Recipe, config: LoopConfig, run: RunDir, *, out: Callable[[str], None] = print
+    recipe: Recipe,
+    config: LoopConfig,
+    run: RunDir,
+    *,
+    out: Callable[[str], None] = print,
+    replay_address: str | None = None,
 ) -> RunSummary:
     """Train (or resume) `recipe` with `config` in `run`; returns the run's summary.
 
     Everything the recipe opens (Reverb servers, environments, writers) is registered in
     one `ExitStack` as it is opened, so it is closed however the run ends: finished,
-    interrupted, a NaN loss, or an error while building.
+    interrupted, a NaN loss, or an error while building. With `replay_address` the run
+    is the learner of a run with actors: the replay server there (which loads the table's
+    copy itself) holds what the actors collect (`distributed`).
     """
     started = time.perf_counter()
     set_seeds(config.seed)
@@ -194,8 +207,14 @@ def train(
         resources.enter_context(RunLock(run))
         try:
             restored = checkpoints.select(out)
-            checkpoints.stage_replay(restored)
-            parts = recipe.build(config, run, make_env, resources)
+            if replay_address is None:
+                checkpoints.stage_replay(restored)
+                parts = recipe.build(config, run, make_env, resources)
+            else:
+                # Imported here: distributed builds on this module's Parts.
+                from tfa_recipes.distributed import learner_parts
+
+                parts = learner_parts(recipe, config, run, make_env, resources, replay_address)
             loop = _Loop(recipe, config, run, parts, make_env, resources, out, started, checkpoints)
             return loop.run(restored)
         except KeyboardInterrupt:
@@ -284,7 +303,7 @@ class _Loop:
         self._exporter = None
         self.say: Callable[[str], None] = out
         self.checkpoints: Checkpoints = checkpoints
-        self.stop = _StopRequest()
+        self.stop = StopRequest()
 
     def restore(self, manifest: Manifest) -> None:
         """The agent, counters and kept progress of a published checkpoint, checked to

@@ -1,0 +1,245 @@
+"""dqn_cartpole with actors: a Reverb server, a learner and actor processes on 127.0.0.1.
+
+Every test bounds its processes in time, reads their PIDs from the launcher's lines and
+checks that none of them is left once the launcher has exited.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from cli_checks import assert_one_line_error
+
+from conftest import REPO, read_summary, run_cli
+
+RECIPE = "tfa_recipes.dqn_cartpole"
+TINY = (
+    "--num-iterations", "200", "--eval-interval", "100", "--log-interval", "100",
+    "--checkpoint-interval", "100", "--num-eval-episodes", "2", "--num-video-episodes", "0",
+)
+PID_LINE = re.compile(r"^(replay server|learner|actor \d+): pid (\d+)", re.MULTILINE)
+LAUNCH_TIMEOUT = 240
+
+
+def role_pids(stdout: str) -> dict[str, list[int]]:
+    pids: dict[str, list[int]] = {}
+    for name, pid in PID_LINE.findall(stdout):
+        pids.setdefault(name, []).append(int(pid))
+    return pids
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for good: it only waits for its parent to read its status.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def assert_all_gone(pids: dict[str, list[int]], within: float = 10.0) -> None:
+    every = [pid for group in pids.values() for pid in group]
+    assert every, "the launcher printed no PIDs"
+    deadline = time.monotonic() + within
+    while any(alive(pid) for pid in every) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in every if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left behind: {left} of {pids}"
+
+
+class Launcher:
+    """`python -m tfa_recipes.dqn_cartpole --actors N ...` whose stdout is read line by line."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", RECIPE, *args],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: list[str] = []
+
+    def read_until(self, prefix: str, timeout: float = LAUNCH_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if line.startswith(prefix):
+                return
+            if time.monotonic() > deadline:
+                break
+        self.process.kill()
+        raise AssertionError(f"no line starting {prefix!r}: {''.join(self.lines)[-3000:]}")
+
+    def finish(self, timeout: float = LAUNCH_TIMEOUT) -> tuple[int, str, str]:
+        try:
+            stdout, stderr = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            stdout, stderr = self.process.communicate()
+        stdout = "".join(self.lines) + stdout
+        return self.process.returncode, stdout, stderr
+
+    def pids(self) -> dict[str, list[int]]:
+        return role_pids("".join(self.lines))
+
+
+def test_two_actors_train_a_killed_actor_is_restarted_and_every_process_exits(tmp_path):
+    run_dir = tmp_path / "run"
+    launcher = Launcher(
+        "--actors", "2", *TINY, "--num-iterations", "300", "--run-dir", str(run_dir)
+    )
+    launcher.read_until("step = 100:")
+    assert set(launcher.pids()) == {"replay server", "learner", "actor 0", "actor 1"}
+    os.kill(launcher.pids()["actor 1"][0], signal.SIGKILL)
+    code, stdout, stderr = launcher.finish()
+    assert code == 0, stderr[-3000:]
+    assert "actor 1 stopped (killed by SIGKILL); restarting it" in stdout
+    pids = role_pids(stdout)
+    assert len(pids["actor 1"]) == 2
+    assert_all_gone(pids)
+    assert "done: final Average Return" in stdout
+    summary = read_summary(run_dir)
+    assert summary["iterations"] == 300
+    # The rate limiter holds the actors to about one step per train step after the
+    # warm-up's 100 (its slack is 10 items, and each actor may have 2 in flight).
+    assert 300 <= summary["environment_steps"] <= 300 + 100 + 30, summary
+    assert json.loads((run_dir / "config.json").read_text())["actors"] == 2
+    assert (run_dir / "policies" / "policy" / "saved_model.pb").is_file()
+    manifest = json.loads((run_dir / "train" / "checkpoints" / "manifest-300.json").read_text())
+    assert manifest["replay"], manifest
+    assert (run_dir / manifest["replay"]).is_dir()
+
+
+def test_ctrl_c_saves_stops_every_process_and_the_same_command_resumes(tmp_path):
+    run_dir = tmp_path / "run"
+    args = ("--actors", "2", *TINY, "--num-iterations", "400", "--run-dir", str(run_dir))
+    launcher = Launcher(*args)
+    launcher.read_until("step = 100:")
+    launcher.process.send_signal(signal.SIGINT)
+    code, stdout, stderr = launcher.finish()
+    assert code == 130, stderr[-3000:]
+    assert "Traceback" not in stderr
+    assert re.search(r"error: interrupted at iteration \d+; progress saved", stderr), stderr
+    assert_all_gone(role_pids(stdout))
+    resumed = run_cli(RECIPE, *args, timeout=LAUNCH_TIMEOUT)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from iteration" in resumed.stdout
+    assert_all_gone(role_pids(resumed.stdout))
+    assert read_summary(run_dir)["iterations"] == 400
+
+
+def test_a_killed_learner_stops_the_run_in_one_line_and_the_same_command_resumes(tmp_path):
+    run_dir = tmp_path / "run"
+    args = ("--actors", "1", *TINY, "--num-iterations", "300", "--run-dir", str(run_dir))
+    launcher = Launcher(*args)
+    launcher.read_until("step = 200:")
+    os.kill(launcher.pids()["learner"][0], signal.SIGKILL)
+    code, stdout, stderr = launcher.finish()
+    assert code == 1
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: the learner stopped (killed by SIGKILL); its last checkpoint is kept: "
+        "run the same command to resume"
+    ], stderr[-2000:]
+    assert_all_gone(role_pids(stdout))
+    resumed = run_cli(RECIPE, *args, timeout=LAUNCH_TIMEOUT)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    # The checkpoint of iteration 200 follows its evaluation's line: the kill may come first.
+    assert re.search(r"^resuming from iteration (100|200) ", resumed.stdout, re.MULTILINE), (
+        resumed.stdout
+    )
+    assert_all_gone(role_pids(resumed.stdout))
+    assert read_summary(run_dir)["iterations"] == 300
+
+
+def test_a_port_in_use_is_one_line_and_writes_nothing(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(RECIPE, "--actors", "1", "--replay-address", f"127.0.0.1:{port}",
+                         "--run-dir", str(tmp_path / "run"), timeout=120)
+    assert_one_line_error(result, f"port {port} is in use")
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_unreachable_replay_address_is_one_line(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_cli(
+        RECIPE, "--role", "actor", "--actor-id", "0", "--replay-address", f"127.0.0.1:{port}",
+        "--connect-timeout", "3", "--run-dir", str(tmp_path / "run"), timeout=120,
+    )
+    assert_one_line_error(result, f"no replay server answers at 127.0.0.1:{port} after 3 s")
+
+
+def test_a_role_against_another_recipes_run_directory_is_one_line(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text(json.dumps({"recipe": "reinforce_cartpole"}))
+    before = sorted(p.name for p in run_dir.iterdir())
+    result = run_cli(RECIPE, "--role", "replay", "--replay-address", "127.0.0.1:1",
+                     "--run-dir", str(run_dir), timeout=120)
+    assert_one_line_error(result, "holds a 'reinforce_cartpole' run, not 'dqn_cartpole'")
+    assert sorted(p.name for p in run_dir.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (("--role", "sampler", "--replay-address", "127.0.0.1:1"), "--role must be one of"),
+        (("--role", "actor", "--replay-address", "127.0.0.1:1"), "--role actor needs --actor-id"),
+        (("--role", "learner"), "--role learner needs --replay-address HOST:PORT"),
+        (("--actor-id", "1"), "--actor-id goes with --role actor"),
+        (("--role", "replay", "--replay-address", "nowhere"), "--replay-address must be HOST:PORT"),
+        (("--replay-address", "127.0.0.1:1"), "--replay-address goes with --actors N or --role"),
+        (("--actors", "-1"), "--actors must be >= 0"),
+        (("--connect-timeout", "0"), "--connect-timeout must be a number of seconds > 0"),
+    ],
+)
+def test_bad_role_flags_are_one_line(tmp_path, flags, expected):
+    assert_one_line_error(
+        run_cli(RECIPE, *flags, "--run-dir", str(tmp_path / "run"), timeout=120), expected
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_two_actors_reach_the_cartpole_bar_within_the_single_process_budget(tmp_path):
+    # The single process's bar (test_regression_dqn_cartpole): 195 within 5,000
+    # iterations, one rerun allowed (about one run in nine of the single process settles
+    # under the bar). With the rate limiter the actors take about as many environment
+    # steps as the single process does.
+    reports = []
+    for attempt in range(2):
+        run_dir = tmp_path / f"run{attempt}"
+        result = run_cli(
+            RECIPE, "--actors", "2", "--num-iterations", "5000", "--eval-interval", "250",
+            "--log-interval", "1000", "--num-video-episodes", "0", "--run-dir", str(run_dir),
+            timeout=420,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert_all_gone(role_pids(result.stdout))
+        summary = read_summary(run_dir)
+        reports.append((summary["best_average_return"], summary["environment_steps"]))
+        if summary["best_average_return"] >= 195:
+            break
+    print(f"(best return, environment steps) per run: {reports}")
+    best, steps = reports[-1]
+    assert best >= 195, reports
+    assert steps <= 5_000 + 100 + 200, reports
