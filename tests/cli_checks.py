@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -100,3 +101,38 @@ def seeded_run(module: str, run_dir: Path, seed: int, *flags: str) -> dict:
 
 def config_json(run_dir: Path) -> dict:
     return json.loads((run_dir / "config.json").read_text())
+
+
+# A run with actors: the launcher's line naming each role's process.
+PID_LINE = re.compile(r"^(replay server|learner|actor \d+): pid (\d+)", re.MULTILINE)
+
+
+def role_pids(stdout: str) -> dict[str, list[int]]:
+    pids: dict[str, list[int]] = {}
+    for name, pid in PID_LINE.findall(stdout):
+        pids.setdefault(name, []).append(int(pid))
+    return pids
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for good: it only waits for its parent to read its status.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def assert_all_gone(pids: dict[str, list[int]], within: float = 10.0) -> None:
+    every = [pid for group in pids.values() for pid in group]
+    assert every, "the launcher printed no PIDs"
+    deadline = time.monotonic() + within
+    while any(alive(pid) for pid in every) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in every if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left behind: {left} of {pids}"

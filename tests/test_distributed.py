@@ -14,10 +14,9 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from cli_checks import assert_one_line_error
+from cli_checks import assert_all_gone, assert_one_line_error, role_pids
 
 from conftest import REPO, read_summary, run_cli
 
@@ -26,39 +25,7 @@ TINY = (
     "--num-iterations", "200", "--eval-interval", "100", "--log-interval", "100",
     "--checkpoint-interval", "100", "--num-eval-episodes", "2", "--num-video-episodes", "0",
 )
-PID_LINE = re.compile(r"^(replay server|learner|actor \d+): pid (\d+)", re.MULTILINE)
 LAUNCH_TIMEOUT = 240
-
-
-def role_pids(stdout: str) -> dict[str, list[int]]:
-    pids: dict[str, list[int]] = {}
-    for name, pid in PID_LINE.findall(stdout):
-        pids.setdefault(name, []).append(int(pid))
-    return pids
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is gone for good: it only waits for its parent to read its status.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
-
-
-def assert_all_gone(pids: dict[str, list[int]], within: float = 10.0) -> None:
-    every = [pid for group in pids.values() for pid in group]
-    assert every, "the launcher printed no PIDs"
-    deadline = time.monotonic() + within
-    while any(alive(pid) for pid in every) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = [pid for pid in every if alive(pid)]
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    assert not left, f"processes left behind: {left} of {pids}"
 
 
 class Launcher:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import pytest
+from cli_checks import assert_all_gone, role_pids
 from PIL import Image
 
 from conftest import read_summary, run_cli
@@ -248,3 +249,21 @@ def test_the_books_budget_learns_breakout(tmp_path):
     late_evaluations = [value for iteration, value in summary["evaluations"] if iteration >= 25000]
     assert max(late_evaluations) >= 5.0, summary["evaluations"]
     assert summary["random_average_return"] < 3.0
+
+
+def test_two_actors_collect_for_the_learner_and_every_process_exits(tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        RECIPE, *TINY, "--num-iterations", "60", "--eval-interval", "30",
+        "--checkpoint-interval", "30", "--num-video-episodes", "0", "--actors", "2",
+        "--run-dir", str(run_dir), timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_all_gone(role_pids(result.stdout))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["iterations"] == 60
+    # The warm-up's 200 steps, then 4 steps per train step (the book's update period) as
+    # the rate limiter holds the actors: its slack is 20 items, and each actor may be a
+    # run of 4 steps and 2 unconfirmed items ahead, and the final evaluation takes time.
+    assert 200 + 4 * 60 <= summary["environment_steps"] <= 200 + 4 * 60 + 60, summary
+    assert (run_dir / "policies" / "policy" / "saved_model.pb").is_file()

@@ -71,6 +71,15 @@ def learning_rate_param(help: str) -> Any:
     )
 
 
+def actors_param() -> Any:
+    """`--actors N` of a recipe that runs with actors (`distributed`)."""
+    return param(
+        "actor processes collecting into one Reverb server for a learner process, all on "
+        "this machine (0: one process; see --role for runs across machines)",
+        minimum=0,
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class RecipeConfig:
     """Fields every recipe has; a recipe's config subclasses this."""

@@ -73,6 +73,7 @@ class Fleet:
     make_agent(config, time_step_spec, action_spec): the recipe's agent, the same in every
         role (the actors act with its collect policy, the replay server takes its specs).
     train_steps_per_env_step(config): the recipe's ratio, which the rate limiter keeps.
+    eval_policy(config, agent): the policy the learner evaluates (default: agent.policy).
     """
 
     make_agent: Callable[..., tf_agent.TFAgent]
@@ -81,6 +82,26 @@ class Fleet:
     train_steps_per_env_step: Callable[[Any], float]
     initial_collect_steps: Callable[[Any], int]
     steps_per_run: Callable[[Any], int]
+    eval_policy: Callable[[Any, tf_agent.TFAgent], Any] | None = None
+
+
+def dqn_fleet(
+    make_agent: Callable[..., tf_agent.TFAgent],
+    steps_per_train_step: Callable[[Any], int],
+    eval_policy: Callable[[Any, tf_agent.TFAgent], Any] | None = None,
+) -> Fleet:
+    """The tutorials' DQN: 2-step items, `config.batch_size` per train step, one train step
+    per `steps_per_train_step(config)` environment steps (an actor's run), and the
+    warm-up of `config.initial_collect_steps`."""
+    return Fleet(
+        make_agent=make_agent,
+        sequence_length=2,
+        batch_size=lambda config: config.batch_size,
+        train_steps_per_env_step=lambda config: 1 / steps_per_train_step(config),
+        initial_collect_steps=lambda config: config.initial_collect_steps,
+        steps_per_run=steps_per_train_step,
+        eval_policy=eval_policy,
+    )
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -293,7 +314,12 @@ def learner_parts(recipe, config, run: RunDir, make_env, resources, address: str
     lockstep = RemoteLockstep(
         learner, table, agent, min_items=fleet.initial_collect_steps(config)
     )
-    return Parts(agent=agent, lockstep=lockstep, replay=table)
+    return Parts(
+        agent=agent,
+        lockstep=lockstep,
+        replay=table,
+        eval_policy=None if fleet.eval_policy is None else fleet.eval_policy(config, agent),
+    )
 
 
 # The actor role.
@@ -313,7 +339,9 @@ def run_actor(recipe, config, run: RunDir, address: str, actor_id: int, say=prin
         sequence_length=fleet.sequence_length,
         write=True,
     )
-    train_step = tf.Variable(0, dtype=tf.int64)
+    # The agent's own counter: a collect policy whose epsilon decays with the train step
+    # (Breakout's) follows the learner's.
+    train_step = agent.train_step_counter
     variables = policy_variables(agent, train_step)
     container = reverb_variable_container.ReverbVariableContainer(
         address, table_names=[VARIABLES_TABLE]
@@ -570,6 +598,7 @@ def check_role_flags(config, role: str | None, address: str | None, actor_id: in
 
 __all__ = [
     "Fleet",
+    "dqn_fleet",
     "RemoteLockstep",
     "check_role_flags",
     "launch",

@@ -40,6 +40,7 @@ import sys
 
 import numpy as np
 import tensorflow as tf
+from tf_agents.agents import tf_agent
 from tf_agents.drivers import dynamic_step_driver
 from tf_agents.environments import tf_py_environment
 from tf_agents.metrics import tf_metrics
@@ -47,8 +48,8 @@ from tf_agents.policies import epsilon_greedy_policy, random_tf_policy
 from tf_agents.trajectories import trajectory as trajectory_lib
 from tf_agents.utils import common
 
-from tfa_recipes import agents, media, networks, progress, replay, roles
-from tfa_recipes.config import LoopConfig, learning_rate_param, param
+from tfa_recipes import agents, distributed, media, networks, progress, replay, roles
+from tfa_recipes.config import LoopConfig, actors_param, learning_rate_param, param
 from tfa_recipes.envs import atari
 from tfa_recipes.runs import RunDir
 from tfa_recipes.training import Parts, Recipe
@@ -91,6 +92,7 @@ class Config(LoopConfig):
         "Dense layer sizes after the conv layers", minimum=1, fixed=True
     )
     eval_epsilon: float = param("epsilon of the evaluated policy (0: greedy)", minimum=0)
+    actors: int = actors_param()
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -139,39 +141,7 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     tf_env = tf_py_environment.TFPyEnvironment(env)
     write_observation_picture(env_factory(config.seed), run)
 
-    # Frames are stored as bytes to save RAM; the network sees floats in [0, 1].
-    preprocessing_layer = tf.keras.layers.Lambda(lambda obs: tf.cast(obs, np.float32) / 255.0)
-    q_net = networks.classic_q_network(
-        tf_env.observation_spec(),
-        tf_env.action_spec(),
-        config.fc_layer_params,
-        conv_layer_params=CONV_LAYER_PARAMS,
-        preprocessing_layers=preprocessing_layer,
-    )
-    train_step = tf.Variable(0, dtype=tf.int64)
-    optimizer = tf.keras.optimizers.RMSprop(
-        learning_rate=config.learning_rate,
-        rho=config.rmsprop_rho,
-        momentum=0.0,
-        epsilon=config.rmsprop_epsilon,
-        centered=True,
-    )
-    epsilon_fn = tf.keras.optimizers.schedules.PolynomialDecay(
-        initial_learning_rate=config.initial_epsilon,
-        decay_steps=config.epsilon_decay_steps,
-        end_learning_rate=config.final_epsilon,
-    )
-    agent = agents.dqn(
-        tf_env.time_step_spec(),
-        tf_env.action_spec(),
-        q_net,
-        optimizer,
-        td_errors_loss_fn="element_wise_huber_loss",
-        gamma=config.gamma,
-        epsilon_greedy=lambda: epsilon_fn(train_step),
-        target_update_period=config.target_update_period,
-        train_step_counter=train_step,
-    )
+    agent = make_agent(config, tf_env.time_step_spec(), tf_env.action_spec())
 
     bytes_per_step = replay_bytes_per_step(agent.collect_data_spec)
     print(
@@ -227,19 +197,61 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         # An iteration takes ~0.1 s: a stop request is answered within a few seconds.
         max_iterations_per_call=20,
     )
-    eval_policy = agent.policy
-    if config.eval_epsilon > 0:
-        eval_policy = epsilon_greedy_policy.EpsilonGreedyPolicy(
-            agent.policy, epsilon=config.eval_epsilon
-        )
     return Parts(
         agent=agent,
         lockstep=lockstep,
         trackables={"replay_buffer": replay_buffer} if config.checkpoint_replay else {},
         replay=replay.InGraphReplay(replay_buffer),
-        eval_policy=eval_policy,
+        eval_policy=eval_policy(config, agent),
         train_metrics=train_metrics,
     )
+
+
+def make_agent(config: Config, time_step_spec, action_spec) -> tf_agent.TFAgent:
+    """The book's agent: the Atari Q-network on byte frames, centred RMSprop, Huber loss,
+    and epsilon decaying with the agent's train step (in an actor, the learner's, pulled
+    with the weights)."""
+    # Frames are stored as bytes to save RAM; the network sees floats in [0, 1].
+    preprocessing_layer = tf.keras.layers.Lambda(lambda obs: tf.cast(obs, np.float32) / 255.0)
+    q_net = networks.classic_q_network(
+        time_step_spec.observation,
+        action_spec,
+        config.fc_layer_params,
+        conv_layer_params=CONV_LAYER_PARAMS,
+        preprocessing_layers=preprocessing_layer,
+    )
+    train_step = tf.Variable(0, dtype=tf.int64)
+    optimizer = tf.keras.optimizers.RMSprop(
+        learning_rate=config.learning_rate,
+        rho=config.rmsprop_rho,
+        momentum=0.0,
+        epsilon=config.rmsprop_epsilon,
+        centered=True,
+    )
+    epsilon_fn = tf.keras.optimizers.schedules.PolynomialDecay(
+        initial_learning_rate=config.initial_epsilon,
+        decay_steps=config.epsilon_decay_steps,
+        end_learning_rate=config.final_epsilon,
+    )
+    return agents.dqn(
+        time_step_spec,
+        action_spec,
+        q_net,
+        optimizer,
+        td_errors_loss_fn="element_wise_huber_loss",
+        gamma=config.gamma,
+        epsilon_greedy=lambda: epsilon_fn(train_step),
+        target_update_period=config.target_update_period,
+        train_step_counter=train_step,
+    )
+
+
+def eval_policy(config: Config, agent: tf_agent.TFAgent):
+    """The evaluated policy: greedy, or epsilon-greedy with `eval_epsilon` (the book's 0.05
+    against a policy stuck on one action)."""
+    if config.eval_epsilon == 0:
+        return agent.policy
+    return epsilon_greedy_policy.EpsilonGreedyPolicy(agent.policy, epsilon=config.eval_epsilon)
 
 
 def write_observation_picture(py_env, run: RunDir) -> None:
@@ -264,6 +276,11 @@ RECIPE = Recipe(
     plot_ylim_top=None,
     # 2,000 steps (about a minute at 30 fps); a good player's game can last 27,000.
     max_video_frames=2000,
+    # With actors the table is Reverb's (the book's TFUniformReplayBuffer lives in one
+    # process): the same uniform sampling of 2-step items, FIFO beyond its size.
+    fleet=distributed.dqn_fleet(
+        make_agent, lambda config: config.update_period, eval_policy=eval_policy
+    ),
 )
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from tf_agents.environments import py_environment, tf_py_environment
 from tf_agents.policies import random_tf_policy
 
 from tfa_recipes import agents, distributed, networks, replay, roles
-from tfa_recipes.config import LoopConfig, learning_rate_param, param
+from tfa_recipes.config import LoopConfig, actors_param, learning_rate_param, param
 from tfa_recipes.envs import load_gym
 from tfa_recipes.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.runs import RunDir
@@ -57,11 +57,7 @@ class Config(LoopConfig):
         "Reverb items); py: the tutorial's PyDriver, one iteration per Python call",
         choices=("graph", "py"),
     )
-    actors: int = param(
-        "actor processes collecting into one Reverb server for a learner process, all on "
-        "this machine (0: one process; see --role for runs across machines)",
-        minimum=0,
-    )
+    actors: int = actors_param()
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -200,15 +196,8 @@ RECIPE = Recipe(
     make_env=make_env,
     build=build,
     published_return=("tutorial, iterations 2,000-20,000", 200.0),
-    fleet=distributed.Fleet(
-        make_agent=make_agent,
-        sequence_length=2,
-        batch_size=lambda config: config.batch_size,
-        # One train step per iteration of `collect_steps_per_iteration` steps.
-        train_steps_per_env_step=lambda config: 1 / config.collect_steps_per_iteration,
-        initial_collect_steps=lambda config: config.initial_collect_steps,
-        steps_per_run=lambda config: config.collect_steps_per_iteration,
-    ),
+    # One train step per iteration of `collect_steps_per_iteration` steps.
+    fleet=distributed.dqn_fleet(make_agent, lambda config: config.collect_steps_per_iteration),
 )
 
 if __name__ == "__main__":
