@@ -267,3 +267,13 @@ def test_two_actors_collect_for_the_learner_and_every_process_exits(tmp_path):
     # run of 4 steps and 2 unconfirmed items ahead, and the final evaluation takes time.
     assert 200 + 4 * 60 <= summary["environment_steps"] <= 200 + 4 * 60 + 60, summary
     assert (run_dir / "policies" / "policy" / "saved_model.pb").is_file()
+    # The learner does not see the episodes: each actor writes TF-Agents' collect metrics
+    # (the book's AverageReturn among them) as TensorBoard summaries of its own.
+    # (Their tags are read as bytes of the event files: no TensorFlow in the test process.)
+    for actor_id in (0, 1):
+        events = b"".join(
+            path.read_bytes()
+            for path in (run_dir / "train" / f"actor_{actor_id}").glob("events.out.tfevents.*")
+        )
+        for tag in (b"Metrics/AverageReturn", b"Metrics/EnvironmentSteps"):
+            assert tag in events, (actor_id, tag)

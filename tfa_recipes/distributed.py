@@ -42,6 +42,7 @@ from tf_agents.drivers import py_driver
 from tf_agents.experimental.distributed import reverb_variable_container
 from tf_agents.policies import random_py_policy
 from tf_agents.specs import tensor_spec
+from tf_agents.train import actor as tf_actor
 
 from tfa_recipes import replay, roles
 from tfa_recipes.checkpoints import Checkpoints
@@ -356,11 +357,23 @@ def run_actor(recipe, config, run: RunDir, address: str, actor_id: int, say=prin
                 [table.observer],
                 max_steps=fleet.initial_collect_steps(config),
             ).run(env.reset())
+        # TF-Agents' collect metrics (episodes, steps, average return and length of the
+        # last 10 episodes) as TensorBoard summaries of this actor, train/actor_<id>, on
+        # the learner's train step: the learner does not see the episodes.
         collector = roles.PyCollector(
             env,
             CompiledPyTFEagerPolicy(agent.collect_policy),
             [table.observer],
             steps_per_run=fleet.steps_per_run(config),
+            # The collector counts EnvironmentSteps itself; the rest of the set.
+            metrics=[
+                metric
+                for metric in tf_actor.collect_metrics(10)
+                if metric.name != "EnvironmentSteps"
+            ],
+            summary_dir=str(run.train_dir / f"actor_{actor_id}"),
+            summary_interval=config.log_interval,
+            train_step=train_step,
         )
         collector.initial_collect()
         say(f"actor {actor_id}: collecting from train step {int(train_step.numpy())}")
@@ -368,6 +381,7 @@ def run_actor(recipe, config, run: RunDir, address: str, actor_id: int, say=prin
             collector.run()
             _wait_for_the_learner(table.observer, stop)
             container.update(variables)
+        collector.write_summaries()
     env.close()
     return 0
 

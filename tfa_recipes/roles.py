@@ -62,6 +62,9 @@ class PyCollector:
         `collect_episode`); otherwise an iteration goes on from where the last one stopped.
     initial: the warm-up collection (a callable returning its steps); the environment is
         reset after it, as the tutorials reset before their loop.
+    metrics, summary_dir, summary_interval, train_step: the Actor's own collect metrics
+        and TensorBoard summaries, written every `summary_interval` of `train_step` (an
+        actor process of a run with actors; the single process's loop logs its own).
     Steps are counted as TF-Agents' `EnvironmentSteps` metric and the drivers' step
     limits count them: the step from an episode's last time step into the reset is not one.
     """
@@ -76,16 +79,22 @@ class PyCollector:
         episodes_per_run: int | None = None,
         reset_each_run: bool = False,
         initial: Callable[[], int] = no_initial_collect,
+        metrics: Sequence[Any] = (),
+        summary_dir: str | None = None,
+        summary_interval: int = 1000,
+        train_step: tf.Variable | None = None,
     ) -> None:
         self._steps = py_metrics.EnvironmentSteps()
         self._actor = actor.Actor(
             env,
             policy,
-            tf.Variable(0, dtype=tf.int64, trainable=False),
+            train_step if train_step is not None else tf.Variable(0, dtype=tf.int64),
             steps_per_run=steps_per_run,
             episodes_per_run=episodes_per_run,
             observers=observers,
-            metrics=[self._steps],
+            metrics=[self._steps, *metrics],
+            summary_dir=summary_dir,
+            summary_interval=summary_interval,
         )
         self._reset_each_run = reset_each_run
         self._initial = initial
@@ -101,6 +110,11 @@ class PyCollector:
         before = self._steps.result()
         self._actor.run()
         return int(self._steps.result() - before)
+
+    def write_summaries(self) -> None:
+        """The metrics' summaries now, flushed (a process about to end)."""
+        self._actor.write_metric_summaries()
+        self._actor.summary_writer.flush()
 
 
 def tf_agents_learner(
