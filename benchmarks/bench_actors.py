@@ -28,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from timing import REPO, time_batches
+
 CARTPOLE = ("--num-iterations", "5000", "--eval-interval", "5000", "--log-interval", "5000")
 BREAKOUT = (
     "--num-iterations", "300", "--eval-interval", "300", "--log-interval", "300",
@@ -79,7 +80,6 @@ server.wait()
 
 
 def grpc_costs(items: int = 5000, batches: int = 2000) -> dict:
-    import tensorflow as tf
     from tf_agents.drivers import py_driver
     from tf_agents.policies import random_py_policy
     from tf_agents.specs import tensor_spec
@@ -120,21 +120,8 @@ def grpc_costs(items: int = 5000, batches: int = 2000) -> dict:
         table.observer.flush()
         insert_us = 1e6 * (with_write - step_only) / items
 
-        iterator = iter(table.dataset(batch_size=64, num_steps=2))
-
-        @tf.function(autograph=False)
-        def draw(count):
-            def body(i, total):
-                experience, _ = next(iterator)
-                return i + 1, total + tf.reduce_sum(experience.reward)
-
-            return tf.while_loop(lambda i, _: i < count, body, (0, 0.0))[1]
-
-        draw(tf.constant(20)).numpy()
-        cpu, wall = time.process_time(), time.perf_counter()
-        draw(tf.constant(batches)).numpy()
-        sample_cpu_ms = 1e3 * (time.process_time() - cpu) / batches
-        sample_wall_ms = 1e3 * (time.perf_counter() - wall) / batches
+        wall, cpu = time_batches(iter(table.dataset(batch_size=64, num_steps=2)), batches)
+        sample_cpu_ms, sample_wall_ms = 1e3 * cpu / batches, 1e3 * wall / batches
         table.close()
     finally:
         server.terminate()

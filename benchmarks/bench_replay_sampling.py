@@ -24,10 +24,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from timing import time_batches  # noqa: E402
 
 
 def main() -> None:
@@ -72,20 +73,7 @@ def main() -> None:
     print(f"{'dataset':32s} {'wall ms/batch':>14s} {'CPU ms/batch':>13s} {'CPU us/item':>12s}"
           f" {'20,000 batches, CPU s':>22s}")
     for name, dataset in datasets.items():
-        iterator = iter(dataset)
-
-        @tf.function(autograph=False)
-        def draw(count, iterator=iterator):
-            def body(i, total):
-                experience, _ = next(iterator)
-                return i + 1, total + tf.reduce_sum(experience.reward)
-
-            return tf.while_loop(lambda i, _: i < count, body, (0, 0.0))[1]
-
-        draw(tf.constant(20)).numpy()
-        cpu, wall = time.process_time(), time.perf_counter()
-        draw(tf.constant(args.batches)).numpy()
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu = time_batches(iter(dataset), args.batches)
         per_batch = cpu / args.batches
         print(
             f"{name:32s} {1000 * wall / args.batches:14.3f} {1000 * per_batch:13.3f}"
