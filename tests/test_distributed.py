@@ -166,6 +166,21 @@ def test_a_role_against_another_recipes_run_directory_is_one_line(tmp_path):
     assert sorted(p.name for p in run_dir.iterdir()) == before
 
 
+def test_a_single_process_run_resumed_with_actors_is_one_line(tmp_path):
+    run_dir = tmp_path / "run"
+    first = run_cli(RECIPE, *TINY, "--num-iterations", "100", "--run-dir", str(run_dir),
+                    timeout=LAUNCH_TIMEOUT)
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = sorted(p.name for p in run_dir.iterdir())
+    assert_one_line_error(
+        run_cli(RECIPE, "--actors", "1", "--num-iterations", "200", "--run-dir", str(run_dir),
+                timeout=120),
+        "was started without actors, and its checkpoints' replay table is for that set-up: "
+        "resume it with --actors 0",
+    )
+    assert sorted(p.name for p in run_dir.iterdir()) == before
+
+
 @pytest.mark.parametrize(
     "flags, expected",
     [

@@ -198,6 +198,12 @@ def _run_parsed_recipe(
         config = build_config(recipe.config_cls, {**defaults, **saved, **overrides})
         if started is not None and not args.eval_only:
             refuse_fixed_changes(started, config, run.path)
+            if recipe.fleet is not None:
+                # Imported here, as in _run_role: the from-scratch scripts' CLI does not
+                # load TF-Agents' distributed pieces.
+                from tfa_recipes.distributed import refuse_mode_change
+
+                refuse_mode_change(started, config, run)
     else:
         if args.eval_only:
             raise RecipeError("--eval-only needs --run-dir naming a finished run")

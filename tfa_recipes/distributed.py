@@ -592,6 +592,18 @@ def _supervise(server: _Child, learner: _Child, actors: list[_Child], stopping) 
         time.sleep(0.2)
 
 
+def refuse_mode_change(started, config, run: RunDir) -> None:
+    """A run keeps whether it has actors: its checkpoints' copy of the table holds the
+    tables of that set-up (with actors, a rate-limited table and the weights' table), which
+    the other set-up's server cannot load. The number of actors may change."""
+    if (started.actors == 0) != (config.actors == 0):
+        then, now = ("with", "--actors N (N >= 1)") if started.actors else ("without", "--actors 0")
+        raise RecipeError(
+            f"{run.path} was started {then} actors, and its checkpoints' replay table is for "
+            f"that set-up: resume it with {now}"
+        )
+
+
 def check_role_flags(config, role: str | None, address: str | None, actor_id: int | None) -> None:
     if role is None:
         if actor_id is not None:
@@ -615,6 +627,7 @@ __all__ = [
     "dqn_fleet",
     "RemoteLockstep",
     "check_role_flags",
+    "refuse_mode_change",
     "launch",
     "learner_parts",
     "run_actor",
