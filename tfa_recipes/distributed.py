@@ -190,7 +190,8 @@ def serve_replay(recipe, config, run: RunDir, address: str, say=print) -> int:
     refuse_port_in_use(port)
     checkpoints = Checkpoints(run)
     checkpoints.stage_replay(checkpoints.select(lambda line: None))
-    _, agent = _agent_for(recipe, config, config.seed)
+    env, agent = _agent_for(recipe, config, config.seed)
+    env.close()  # only its specs were needed
     variables = policy_variables(agent, tf.Variable(0, dtype=tf.int64))
     tables = [
         replay.uniform_table(
@@ -290,14 +291,12 @@ class RemoteLockstep:
         return self._new_inserts(), loss_info
 
 
-def learner_parts(recipe, config, run: RunDir, make_env, resources, address: str) -> Parts:
+def learner_parts(recipe, config, run: RunDir, resources, address: str) -> Parts:
     """The learner's `Parts`: the recipe's agent trained, as its single process trains it,
     on batches of the replay server's table, through `RemoteLockstep`."""
     fleet = recipe.fleet
-    env = make_env(config.seed)
+    env, agent = _agent_for(recipe, config, config.seed)
     resources.callback(env.close)
-    time_step_spec = tensor_spec.from_spec(env.time_step_spec())
-    agent = fleet.make_agent(config, time_step_spec, tensor_spec.from_spec(env.action_spec()))
     wait_for_server(address)
     table = replay.remote_replay(
         agent.collect_data_spec,

@@ -214,7 +214,7 @@ def train(
                 # Imported here: distributed builds on this module's Parts.
                 from tfa_recipes.distributed import learner_parts
 
-                parts = learner_parts(recipe, config, run, make_env, resources, replay_address)
+                parts = learner_parts(recipe, config, run, resources, replay_address)
             loop = _Loop(recipe, config, run, parts, make_env, resources, out, started, checkpoints)
             return loop.run(restored)
         except KeyboardInterrupt:
