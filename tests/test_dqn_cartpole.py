@@ -135,6 +135,24 @@ def test_resume_continues_from_the_checkpoint_with_its_replay(tmp_path):
     assert read_summary(run_dir)["environment_steps"] == 154
 
 
+def test_stop_at_return_ends_training_and_the_same_command_has_nothing_left(tmp_path):
+    # Every evaluation reaches 0, the first (iteration 0) included: no iteration trains.
+    run_dir = tmp_path / "run"
+    flags = (*TINY, "--num-video-episodes", "0", "--stop-at-return", "0", "--run-dir", str(run_dir))
+    first = run_cli(RECIPE, *flags)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert re.search(r"step = 0: Average Return [0-9.]+ reaches --stop-at-return 0.0: training "
+                     r"stops", first.stdout), first.stdout
+    summary = read_summary(run_dir)
+    assert summary["iterations"] == 0 and summary["stopped_at_return"]["iteration"] == 0
+    assert (run_dir / "policies" / "policy" / "saved_model.pb").is_file()
+    # The same command again: the run is done, as a finished run is (and exits cleanly).
+    again = run_cli(RECIPE, *flags)
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr[-2000:]
+    assert "after 0 iterations" in again.stdout
+    # A higher threshold trains on: tests/test_training_loop.py.
+
+
 def test_the_tutorials_py_driver_trains_and_resumes_as_the_graph_driver_does(tmp_path):
     # `--driver py` is the tutorial's code path (PyDriver + ReverbAddTrajectoryObserver, one
     # iteration per Python call): the same steps counted, the same replay saved and resumed.
@@ -186,6 +204,7 @@ def test_sigint_saves_progress_and_the_run_resumes(tmp_path):
         (("--video-format", "avi"), "--video-format must be one of mp4, gif"),
         (("--no-such-flag", "1"), "unrecognized arguments: --no-such-flag"),
         (("--eval-only",), "--eval-only needs --run-dir"),
+        (("--run-dir", "gs://bucket/run"), "--run-dir must be a file system path"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(flags, expected):

@@ -18,6 +18,7 @@ from tfa_recipes import agents, networks
 from tfa_recipes.config import LoopConfig
 from tfa_recipes.envs import load_gym
 from tfa_recipes.errors import Interrupted, RecipeError
+from tfa_recipes.evaluation import EvalResult
 from tfa_recipes.runs import RunDir
 from tfa_recipes.training import Parts, Recipe, train
 
@@ -38,6 +39,7 @@ def fake_config(**overrides) -> FakeConfig:
         num_video_episodes=0,
         video_fps=30,
         video_format="gif",
+        stop_at_return=math.inf,
     )
     return FakeConfig(**{**values, **overrides})
 
@@ -121,6 +123,40 @@ def test_calls_are_capped_where_a_role_says_so(run):
     log = new_log()
     train(fake_recipe(log, per_call=1), fake_config(num_iterations=4), run, out=lambda line: None)
     assert log["chunks"] == [1, 1, 1, 1]
+
+
+class ScriptedEvaluator:
+    """Evaluations that return 10, 20, 30, ... in turn (the fake lockstep does not train)."""
+
+    def __init__(self, make_env, num_episodes, seed) -> None:
+        self.calls = 0
+
+    def __call__(self, policy) -> EvalResult:
+        self.calls += 1
+        return EvalResult(10.0 * self.calls, 1.0, (10.0 * self.calls,))
+
+    def random_baseline(self) -> EvalResult:
+        return EvalResult(0.0, 1.0, (0.0,))
+
+
+def test_stop_at_return_ends_the_run_at_that_evaluation_and_a_resume_keeps_it(run, monkeypatch):
+    monkeypatch.setattr("tfa_recipes.training.Evaluator", ScriptedEvaluator)
+    log = new_log()
+    config = fake_config(num_iterations=20, stop_at_return=30.0)
+    # Evaluations at 0, 5, 10 return 10, 20, 30: the one at 10 reaches 30.
+    summary = train(fake_recipe(log), config, run, out=lambda line: None)
+    assert summary.iterations == 10 and sum(log["chunks"]) == 10
+    assert summary.stopped_at_return == {"iteration": 10, "average_return": 30.0}
+    assert (run.policy_dir / "saved_model.pb").is_file()
+    # The same config again: nothing is left to train.
+    log["lockstep_position"] = 10
+    again = train(fake_recipe(log), config, run, out=lambda line: None)
+    assert again.iterations == 10 and sum(log["chunks"]) == 10
+    # A higher threshold trains on (evaluations 10, 20 from the fresh evaluator); the old
+    # stop no longer holds.
+    on = train(fake_recipe(log), dataclasses.replace(config, stop_at_return=math.inf), run,
+               out=lambda line: None)
+    assert on.iterations == 20 and sum(log["chunks"]) == 20 and on.stopped_at_return is None
 
 
 def test_an_interrupt_saves_and_a_resume_goes_on_from_there(run):

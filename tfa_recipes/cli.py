@@ -166,6 +166,14 @@ def run_dir_path(text: str) -> Path:
     """`--run-dir`'s value; an empty one would make the current directory the run's."""
     if not text:
         raise RecipeError("--run-dir must name a directory, got an empty string")
+    if "://" in text:
+        # pathlib would make a local folder "gs:/...". A run's lock (flock) and its
+        # checkpoints' publishing (an atomic rename) need a file system; object stores
+        # have neither.
+        raise RecipeError(
+            f"--run-dir must be a file system path (for runs across machines, one every "
+            f"machine mounts, such as NFS), got the URL {text!r}"
+        )
     return Path(text)
 
 

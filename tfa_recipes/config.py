@@ -42,6 +42,7 @@ def param(
     choices: tuple[str, ...] = (),
     fixed: bool = False,
     why: str = "",
+    infinite: bool = False,
 ) -> Any:
     """A config field: its help text and the range of values it accepts.
 
@@ -49,6 +50,7 @@ def param(
     fixed: the value a run started with holds for the whole run; a resume may not change
     it (it shapes the environment, the network or the saved replay, which the checkpoint
     holds).
+    infinite: inf is a value (of a threshold that can be off), not a mistake.
     """
     metadata = {
         "help": help,
@@ -57,6 +59,7 @@ def param(
         "choices": choices,
         "fixed": fixed,
         "why": why,
+        "infinite": infinite,
     }
     return dataclasses.field(metadata=metadata)
 
@@ -104,9 +107,14 @@ class RecipeConfig:
                 )
             # NaN passes every comparison below, so a non-finite number stops here.
             numbers = value if isinstance(value, tuple) else (value,)
-            if any(isinstance(item, float) and not math.isfinite(item) for item in numbers):
+            allowed = (math.inf,) if field.metadata.get("infinite") else ()
+            if any(
+                isinstance(item, float) and not math.isfinite(item) and item not in allowed
+                for item in numbers
+            ):
                 shown = ",".join(map(str, numbers))
-                raise RecipeError(f"{flag_name(field.name)} must be a finite number, got {shown}")
+                kind = "a finite number or inf" if allowed else "a finite number"
+                raise RecipeError(f"{flag_name(field.name)} must be {kind}, got {shown}")
             if maximum is not None and (
                 value > maximum or (minimum is not None and value < minimum)
             ):
@@ -287,3 +295,8 @@ class LoopConfig(RecipeConfig):
     num_video_episodes: int = param("episodes in each video of the agent", minimum=0)
     video_fps: int = param("frames per second of the videos", minimum=1)
     video_format: str = param("video container", choices=("mp4", "gif"))
+    stop_at_return: float = param(
+        "stop training at the first evaluation whose average return reaches this "
+        "(inf: never; SB3's StopTrainingOnRewardThreshold)",
+        infinite=True,
+    )

@@ -227,9 +227,29 @@ def _learner_finished(run: RunDir, config) -> bool:
         summary = json.loads(run.summary_json.read_text())
     except (OSError, ValueError):
         return False
-    return "final_average_return" in summary and summary.get("iterations", 0) >= (
-        config.num_iterations
+    return "final_average_return" in summary and (
+        summary.get("iterations", 0) >= config.num_iterations
+        or "stopped_at_return" in summary
     )
+
+
+class _FinishedWatch:
+    """`_learner_finished`, read at most once every CHECK_SECONDS: an actor asks between
+    collect calls of one environment step each."""
+
+    CHECK_SECONDS = 2.0
+
+    def __init__(self, run: RunDir, config) -> None:
+        self.run, self.config = run, config
+        self.next_check = 0.0
+        self.finished = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self.finished and now >= self.next_check:
+            self.next_check = now + self.CHECK_SECONDS
+            self.finished = _learner_finished(self.run, self.config)
+        return self.finished
 
 
 # The learner role.
@@ -376,9 +396,15 @@ def run_actor(recipe, config, run: RunDir, address: str, actor_id: int, say=prin
         )
         collector.initial_collect()
         say(f"actor {actor_id}: collecting from train step {int(train_step.numpy())}")
-        while not stop.requested and int(train_step.numpy()) < config.num_iterations:
+        # The learner's summary tells a run stopped by --stop-at-return before its budget.
+        finished = _FinishedWatch(run, config)
+        while (
+            not stop.requested
+            and int(train_step.numpy()) < config.num_iterations
+            and not finished()
+        ):
             collector.run()
-            _wait_for_the_learner(table.observer, stop)
+            _wait_for_the_learner(table.observer, lambda: stop.requested or finished())
             container.update(variables)
         collector.write_summaries()
     env.close()
@@ -389,14 +415,14 @@ def run_actor(recipe, config, run: RunDir, address: str, actor_id: int, say=prin
 PENDING_ITEMS = 2
 
 
-def _wait_for_the_learner(observer, stop: StopRequest) -> None:
+def _wait_for_the_learner(observer, done: Callable[[], bool]) -> None:
     """Hold the actor while the rate limiter holds its items back. Its writer sends items
     in the background and would go on stepping the environment (and queueing items)
     far ahead of the learner; the flush blocks instead, in short waits, so a stop
-    request is seen."""
+    request, or a learner that has finished, is seen."""
     # TF-Agents' observer flushes without a timeout; its writer takes one.
     writer = observer._get_writer()
-    while not stop.requested:
+    while not done():
         try:
             writer.flush(block_until_num_items=PENDING_ITEMS, timeout_ms=500)
             return

@@ -139,6 +139,9 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     env = env_factory(config.seed)
     resources.callback(env.close)
     tf_env = tf_py_environment.TFPyEnvironment(env)
+    # Also ends the thread pool it wraps env in; left to the exit, a run with no
+    # iteration left to train printed a traceback from the pool.
+    resources.callback(tf_env.close)
     write_observation_picture(env_factory(config.seed), run)
 
     agent = make_agent(config, tf_env.time_step_spec(), tf_env.action_spec())

@@ -79,6 +79,9 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     resources.callback(train_py_env.close)
     agents.require_discrete_actions(train_py_env.action_spec(), config.env_name)
     train_env = tf_py_environment.TFPyEnvironment(train_py_env)
+    # Also ends the thread pool it wraps train_py_env in; left to the exit, a run with no
+    # iteration left to train printed a traceback from the pool.
+    resources.callback(train_env.close)
     agent = make_agent(config, train_env.time_step_spec(), train_env.action_spec())
     rb = replay.reverb_replay(
         agent.collect_data_spec,

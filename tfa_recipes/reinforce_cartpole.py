@@ -54,6 +54,9 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     train_py_env = env_factory(config.seed)
     resources.callback(train_py_env.close)
     train_env = tf_py_environment.TFPyEnvironment(train_py_env)
+    # Also ends the thread pool it wraps train_py_env in; left to the exit, a run with no
+    # iteration left to train printed a traceback from the pool.
+    resources.callback(train_env.close)
     actor_net = networks.actor_network(
         train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params
     )

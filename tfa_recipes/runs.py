@@ -77,6 +77,8 @@ class RunSummary:
     random_average_return: float | None = None
     # {"iteration", "average_return"} of policies/best_policy, for recipes that keep one.
     best_policy: dict[str, float] | None = None
+    # {"iteration", "average_return"} of the evaluation that reached --stop-at-return.
+    stopped_at_return: dict[str, float] | None = None
     final_loss: float | None = None
     train_metrics: dict[str, float] | None = None
     wall_seconds: float | None = None
@@ -85,7 +87,7 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form; optional figures a run does not have are left out."""
-        optional = ("best_policy", "final_loss", "train_metrics")
+        optional = ("best_policy", "stopped_at_return", "final_loss", "train_metrics")
         return {
             name: value
             for name, value in dataclasses.asdict(self).items()

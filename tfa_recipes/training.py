@@ -293,6 +293,8 @@ class _Loop:
         )
         self.random_average_return = None
         self.best_policy = None
+        # {"iteration", "average_return"} of the evaluation that reached --stop-at-return.
+        self.stopped_at_return = None
         self.start = self.env_steps = self.iteration = 0
         self.loss_info = None
         self.row: dict[str, float] = {}
@@ -327,6 +329,10 @@ class _Loop:
         self.env_steps = manifest.environment_steps
         self.random_average_return = manifest.progress.get("random_average_return")
         self.best_policy = manifest.progress.get("best_policy")
+        self.stopped_at_return = manifest.progress.get("stopped_at_return")
+        if not self.goal_reached():
+            # Resumed with a higher threshold or none: the run trains on, no longer stopped.
+            self.stopped_at_return = None
 
     # The periodic work, each a trigger's function (IntervalTrigger calls it bare).
 
@@ -369,6 +375,22 @@ class _Loop:
             AverageEpisodeLength=result.average_episode_length,
         )
         self.keep_if_best(result.average_return)
+        self.stop_if_goal(result.average_return)
+
+    def stop_if_goal(self, average_return: float) -> None:
+        if average_return < self.config.stop_at_return:
+            return
+        self.stopped_at_return = {"iteration": self.iteration, "average_return": average_return}
+        self.say(
+            f"step = {self.iteration}: Average Return {average_return} reaches "
+            f"--stop-at-return {self.config.stop_at_return}: training stops"
+        )
+
+    def goal_reached(self) -> bool:
+        """Whether an evaluation reached --stop-at-return: a resumed run with the same (or a
+        lower) threshold has nothing left to train; a higher one or none trains on."""
+        stopped = self.stopped_at_return
+        return stopped is not None and stopped["average_return"] >= self.config.stop_at_return
 
     def keep_if_best(self, average_return: float) -> None:
         best = self.best_policy
@@ -409,6 +431,8 @@ class _Loop:
         kept = {"random_average_return": self.random_average_return}
         if self.best_policy is not None:
             kept["best_policy"] = self.best_policy
+        if self.stopped_at_return is not None:
+            kept["stopped_at_return"] = self.stopped_at_return
         return kept
 
     def begin(self, iterations: roles.Lockstep, restored: Manifest | None) -> None:
@@ -429,6 +453,7 @@ class _Loop:
             )
             _write_scalars(self.eval_writer, 0, AverageReturn=initial.average_return)
             self.keep_if_best(initial.average_return)
+            self.stop_if_goal(initial.average_return)
             return
         self.restore(restored)
         if self.checkpoints.restore_metrics(restored):
@@ -469,7 +494,7 @@ class _Loop:
             config.num_iterations, initial=self.start, desc=self.recipe.name
         ) as bar:
             self.say = functools.partial(progress.say, bar, out=self.out)
-            while self.iteration < config.num_iterations:
+            while self.iteration < config.num_iterations and not self.goal_reached():
                 chunk = _iterations_to_next(self.iteration, config.num_iterations, intervals)
                 if per_call is not None:
                     chunk = min(chunk, per_call)
@@ -493,7 +518,6 @@ class _Loop:
                     self.save()
                     raise Interrupted(self.iteration, self.run_dir.path)
                 triggers[2](self.iteration)
-            self.iteration = max(self.start, config.num_iterations)
             self.save()
             if stop.requested:
                 raise Interrupted(self.iteration, self.run_dir.path)
@@ -532,6 +556,7 @@ class _Loop:
             ),
             random_average_return=self.random_average_return,
             best_policy=self.best_policy,
+            stopped_at_return=self.stopped_at_return,
             final_loss=None if self.loss_info is None else float(self.loss_info.loss.numpy()),
             train_metrics=(
                 {metric.name: float(metric.result()) for metric in self.train_metrics}
