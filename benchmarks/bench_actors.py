@@ -14,6 +14,11 @@ CartPole step (`ReverbAddTrajectoryObserver`, flushed as the actors flush) and t
 learner's batch of 64 2-step items (`ReverbReplay.dataset` over gRPC), beside the batch
 drawn in-process. These give the scaling model in the README.
 
+Part 3 isolates one actor's collection rate on one core: the CPU time of an environment
+step with the random policy, with the recipe's collect policy (a compiled
+`PyTFEagerPolicy`, as the actors run it), and with that policy and its insert into a
+table in another process, for CartPole and Breakout.
+
     python benchmarks/bench_actors.py [--skip-runs] [--skip-breakout]
 """
 
@@ -61,17 +66,14 @@ def run_recipe(module: str, flags: tuple[str, ...], actors: int) -> dict:
     }
 
 
+# A table for the recipe's items (argv: port, recipe), without a rate limiter.
 SERVER = """
-import sys, reverb, tensorflow as tf
-from tf_agents.specs import tensor_spec
+import sys, reverb
 from tfa_recipes import replay
-from tfa_recipes.dqn_cartpole import RECIPE, make_agent
-from tfa_recipes.config import load_config
-env = RECIPE.make_env(load_config(RECIPE.config_cls, RECIPE.name), 0)
-config = load_config(RECIPE.config_cls, RECIPE.name)
-agent = make_agent(config, tensor_spec.from_spec(env.time_step_spec()),
-                   tensor_spec.from_spec(env.action_spec()))
-table = replay.uniform_table(agent.collect_data_spec, max_size=100_000,
+from tfa_recipes.registry import get
+from bench_actors import recipe_agent
+_, agent = recipe_agent(get(sys.argv[2]))
+table = replay.uniform_table(agent.collect_data_spec, max_size=20_000,
                              rate_limiter=reverb.rate_limiters.MinSize(1))
 server = reverb.Server([table], port=int(sys.argv[1]))
 print("ready", flush=True)
@@ -79,27 +81,55 @@ server.wait()
 """
 
 
+def recipe_agent(recipe):
+    """The recipe's environment (seed 0) and agent at its recipe file's values."""
+    from tf_agents.specs import tensor_spec
+
+    from tfa_recipes.config import load_config
+
+    config = load_config(recipe.config_cls, recipe.name)
+    env = recipe.make_env(config, 0)
+    agent = recipe.fleet.make_agent(
+        config,
+        tensor_spec.from_spec(env.time_step_spec()),
+        tensor_spec.from_spec(env.action_spec()),
+    )
+    return env, agent
+
+
+class TableServer:
+    """The recipe's table served by another process, as in a run with actors."""
+
+    def __init__(self, recipe_name: str) -> None:
+        from tfa_recipes import distributed
+
+        port = distributed.free_port()
+        self.address = f"127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(port), recipe_name],
+            cwd=REPO, stdout=subprocess.PIPE, text=True, stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent)},
+        )
+
+    def __enter__(self) -> str:
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == "ready"
+        return self.address
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
 def grpc_costs(items: int = 5000, batches: int = 2000) -> dict:
     from tf_agents.drivers import py_driver
     from tf_agents.policies import random_py_policy
-    from tf_agents.specs import tensor_spec
 
     from tfa_recipes import distributed, replay
-    from tfa_recipes.config import load_config
-    from tfa_recipes.dqn_cartpole import RECIPE, make_agent
+    from tfa_recipes.dqn_cartpole import RECIPE
 
-    config = load_config(RECIPE.config_cls, RECIPE.name)
-    env = RECIPE.make_env(config, 0)
-    time_step_spec = tensor_spec.from_spec(env.time_step_spec())
-    agent = make_agent(config, time_step_spec, tensor_spec.from_spec(env.action_spec()))
-    port = distributed.free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(port)], cwd=REPO, stdout=subprocess.PIPE, text=True,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        address = f"127.0.0.1:{port}"
+    env, agent = recipe_agent(RECIPE)
+    with TableServer(RECIPE.name) as address:
         table = replay.remote_replay(
             agent.collect_data_spec, address=address, sequence_length=2, write=True
         )
@@ -123,14 +153,50 @@ def grpc_costs(items: int = 5000, batches: int = 2000) -> dict:
         wall, cpu = time_batches(iter(table.dataset(batch_size=64, num_steps=2)), batches)
         sample_cpu_ms, sample_wall_ms = 1e3 * cpu / batches, 1e3 * wall / batches
         table.close()
-    finally:
-        server.terminate()
-        server.wait()
     return {
         "insert_us": insert_us,
         "sample_cpu_ms": sample_cpu_ms,
         "sample_wall_ms": sample_wall_ms,
     }
+
+
+def actor_step_costs(recipe_name: str, steps: int) -> dict:
+    """CPU milliseconds per environment step of one actor: the environment with the random
+    policy, with the collect policy, and with the collect policy and the flushed insert."""
+    from tf_agents.drivers import py_driver
+    from tf_agents.policies import random_py_policy
+
+    from tfa_recipes import distributed, replay
+    from tfa_recipes.policies import CompiledPyTFEagerPolicy
+    from tfa_recipes.registry import get
+
+    env, agent = recipe_agent(get(recipe_name))
+    random_policy = random_py_policy.RandomPyPolicy(env.time_step_spec(), env.action_spec())
+    collect_policy = CompiledPyTFEagerPolicy(agent.collect_policy)
+    # Traced before the clock starts, as an actor's warm-up traces it.
+    py_driver.PyDriver(env, collect_policy, [], max_steps=10).run(env.reset())
+
+    def cpu_ms(policy, observers) -> float:
+        cpu = time.process_time()
+        py_driver.PyDriver(env, policy, observers, max_steps=steps).run(env.reset())
+        return 1e3 * (time.process_time() - cpu) / steps
+
+    costs = {"env": cpu_ms(random_policy, []), "policy": cpu_ms(collect_policy, [])}
+    with TableServer(recipe_name) as address:
+        table = replay.remote_replay(
+            agent.collect_data_spec, address=address, sequence_length=2, write=True
+        )
+        writer = table.observer._get_writer()
+
+        def observe(trajectory) -> None:
+            table.observer(trajectory)
+            writer.flush(block_until_num_items=distributed.PENDING_ITEMS)
+
+        costs["insert"] = cpu_ms(collect_policy, [observe])
+        table.observer.flush()
+        table.close()
+    env.close()
+    return costs
 
 
 def main() -> None:
@@ -158,6 +224,14 @@ def main() -> None:
           f"{costs['insert_us']:.0f} us of the actor's CPU")
     print(f"  batch of 64 2-step items over gRPC: {costs['sample_cpu_ms']:.2f} ms of the "
           f"learner's CPU, {costs['sample_wall_ms']:.2f} ms wall")
+    print(f"load average {os.getloadavg()[0]:.2f}; one actor, CPU ms per environment step:")
+    print(f"  {'recipe':14} {'env':>6} {'+policy':>8} {'+insert':>8} {'steps/s a core':>14}")
+    for name, steps in (("dqn_cartpole", 5000), ("dqn_breakout", 2000)):
+        if name == "dqn_breakout" and args.skip_breakout:
+            continue
+        step = actor_step_costs(name, steps)
+        print(f"  {name:14} {step['env']:6.2f} {step['policy']:8.2f} {step['insert']:8.2f} "
+              f"{1e3 / step['insert']:14.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -263,9 +263,10 @@ def test_two_actors_collect_for_the_learner_and_every_process_exits(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["iterations"] == 60
     # The warm-up's 200 steps, then 4 steps per train step (the book's update period) as
-    # the rate limiter holds the actors: its slack is 20 items, and each actor may be a
-    # run of 4 steps and 2 unconfirmed items ahead, and the final evaluation takes time.
-    assert 200 + 4 * 60 <= summary["environment_steps"] <= 200 + 4 * 60 + 60, summary
+    # the rate limiter holds the actors: its slack is 20 items either way (the learner may
+    # sample that far ahead of the inserts, as it did once in CI: 432), and each actor may
+    # be a run of 4 steps and 2 unconfirmed items ahead, and the final evaluation takes time.
+    assert 200 + 4 * 60 - 20 <= summary["environment_steps"] <= 200 + 4 * 60 + 60, summary
     assert (run_dir / "policies" / "policy" / "saved_model.pb").is_file()
     # The learner does not see the episodes: each actor writes TF-Agents' collect metrics
     # (the book's AverageReturn among them) as TensorBoard summaries of its own.
