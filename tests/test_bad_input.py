@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_checks import assert_one_line_error
+from cli_checks import assert_one_line_error, run_cli_batch
 
 from tfa_recipes.registry import RECIPES
 
@@ -163,29 +163,47 @@ def test_every_learning_rate_is_finite_positive_and_at_most_1(config_outcomes):
             assert message is not None and message.startswith(f"{flag} {LEARNING_RATE_RULE}"), key
 
 
-@pytest.mark.parametrize("seed", ["-1", str(2**32)])
-def test_a_seed_outside_numpys_range_is_one_line(tmp_path, seed):
-    run_dir = tmp_path / "run"
-    result = run_cli(RECIPE, *TINY, "--seed", seed, "--run-dir", str(run_dir))
+# Commands refused before anything is written, run in one process (`run_cli_batch`):
+# (module, flags) -> its run directory and what it printed.
+SEEDS = ("-1", str(2**32))
+RATES = ((RECIPE, "nan"), ("tfa_recipes.reinforce_cartpole", "1e6"))
+DQN_MODULES = (RECIPE, "tfa_recipes.dqn_cartpole_classic")
+REFUSED = (
+    [(RECIPE, ("--seed", seed)) for seed in SEEDS]
+    + [(module, ("--learning-rate", rate)) for module, rate in RATES]
+    + [(module, ("--env-name", "Pendulum-v1")) for module in DQN_MODULES]
+)
+
+
+@pytest.fixture(scope="module")
+def refused(tmp_path_factory) -> dict[tuple, tuple[Path, CliResult]]:
+    folder = tmp_path_factory.mktemp("refused")
+    run_dirs = [folder / f"run{i}" for i in range(len(REFUSED))]
+    results = run_cli_batch([
+        (module, [*TINY, *flags, "--run-dir", str(run_dir)])
+        for (module, flags), run_dir in zip(REFUSED, run_dirs, strict=True)
+    ])
+    return dict(zip(REFUSED, zip(run_dirs, results, strict=True), strict=True))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_seed_outside_numpys_range_is_one_line(refused, seed):
+    run_dir, result = refused[(RECIPE, ("--seed", seed))]
     assert_refused(result, f"error: --seed must be in 0 .. {2**32 - 1}")
     assert f"got {seed}" in result.error_lines[0]
     assert not run_dir.exists()
 
 
-@pytest.mark.parametrize(
-    "module, rate", [(RECIPE, "nan"), ("tfa_recipes.reinforce_cartpole", "1e6")]
-)
-def test_a_learning_rate_outside_0_to_1_is_one_line(tmp_path, module, rate):
-    run_dir = tmp_path / "run"
-    result = run_cli(module, *TINY, "--learning-rate", rate, "--run-dir", str(run_dir))
+@pytest.mark.parametrize("module, rate", RATES)
+def test_a_learning_rate_outside_0_to_1_is_one_line(refused, module, rate):
+    run_dir, result = refused[(module, ("--learning-rate", rate))]
     assert_refused(result, f"error: --learning-rate {LEARNING_RATE_RULE}, got {float(rate)}")
     assert not run_dir.exists()
 
 
-@pytest.mark.parametrize("module", [RECIPE, "tfa_recipes.dqn_cartpole_classic"])
-def test_dqn_on_continuous_actions_is_one_line(tmp_path, module):
-    run_dir = tmp_path / "run"
-    result = run_cli(module, *TINY, "--env-name", "Pendulum-v1", "--run-dir", str(run_dir))
+@pytest.mark.parametrize("module", DQN_MODULES)
+def test_dqn_on_continuous_actions_is_one_line(refused, module):
+    run_dir, result = refused[(module, ("--env-name", "Pendulum-v1"))]
     assert_refused(
         result,
         "error: DQN needs a discrete action space (one integer action in 0 .. n-1); "
@@ -292,22 +310,41 @@ def test_evaluate_refuses_a_from_scratch_run_in_one_line(tmp_path):
     assert snapshot(run_dir) == before
 
 
-@pytest.mark.parametrize(
-    "content, expected",
-    [
-        ("garbage\n", "is not a readable run config (not JSON: Expecting value"),
-        ("[1, 2]\n", "is not a run config (a JSON list, not an object of settings)"),
-        ('{"gamma": 0.9}\n', "is not a valid run config (unknown setting(s) gamma"),
-        ('{"seed": "zero"}\n', "is not a valid run config (--seed: cannot read 'zero' as int)"),
-        ('{"fc_layer_params": 64}\n', "is not a valid run config (--fc-layer-params: cannot"),
-    ],
-    ids=["not-json", "a-list", "unknown-key", "wrong-type", "wrong-shape"],
-)
-def test_a_damaged_config_json_is_named_when_resuming(run_copy, content, expected):
-    (run_copy / "config.json").write_text(content)
-    before = snapshot(run_copy)
-    result = run_cli(RECIPE, "--run-dir", str(run_copy), "--num-iterations", "6")
-    assert_refused(result, f"error: {run_copy / 'config.json'} {expected}")
+DAMAGED_CONFIGS = {
+    "not-json": ("garbage\n", "is not a readable run config (not JSON: Expecting value"),
+    "a-list": ("[1, 2]\n", "is not a run config (a JSON list, not an object of settings)"),
+    "unknown-key": ('{"gamma": 0.9}\n', "is not a valid run config (unknown setting(s) gamma"),
+    "wrong-type": (
+        '{"seed": "zero"}\n', "is not a valid run config (--seed: cannot read 'zero' as int)"
+    ),
+    "wrong-shape": (
+        '{"fc_layer_params": 64}\n', "is not a valid run config (--fc-layer-params: cannot"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def damaged_resumes(finished_run, tmp_path_factory) -> dict[str, tuple[Path, dict, CliResult]]:
+    """Each damage in a copy of its own, all resumed in one process (`run_cli_batch`)."""
+    folder = tmp_path_factory.mktemp("damaged")
+    copies = {}
+    for name, (content, _) in DAMAGED_CONFIGS.items():
+        copy = Path(shutil.copytree(finished_run, folder / name, symlinks=True))
+        (copy / "config.json").write_text(content)
+        copies[name] = (copy, snapshot(copy))
+    results = run_cli_batch([
+        (RECIPE, ["--run-dir", str(copy), "--num-iterations", "6"]) for copy, _ in copies.values()
+    ])
+    return {
+        name: (copy, before, result)
+        for (name, (copy, before)), result in zip(copies.items(), results, strict=True)
+    }
+
+
+@pytest.mark.parametrize("damage", DAMAGED_CONFIGS)
+def test_a_damaged_config_json_is_named_when_resuming(damaged_resumes, damage):
+    run_copy, before, result = damaged_resumes[damage]
+    assert_refused(result, f"error: {run_copy / 'config.json'} {DAMAGED_CONFIGS[damage][1]}")
     assert snapshot(run_copy) == before
 
 
@@ -319,19 +356,35 @@ def test_a_damaged_config_json_is_named_when_evaluating(run_copy):
     assert snapshot(run_copy) == before
 
 
-@pytest.mark.parametrize(
-    "flag, value, saved",
-    [
-        ("--fc-layer-params", "64", "100,50"),
-        ("--env-name", "CartPole-v1", "CartPole-v0"),
-        ("--replay-buffer-max-length", "500", "100000"),
-        # The Keras optimizer's learning rate is restored from the checkpoint.
-        ("--learning-rate", "0.0005", "0.001"),
-    ],
-)
-def test_a_resume_cannot_change_what_its_checkpoint_holds(run_copy, flag, value, saved):
+FIXED_CHANGES = [
+    ("--fc-layer-params", "64", "100,50"),
+    ("--env-name", "CartPole-v1", "CartPole-v0"),
+    ("--replay-buffer-max-length", "500", "100000"),
+    # The Keras optimizer's learning rate is restored from the checkpoint.
+    ("--learning-rate", "0.0005", "0.001"),
+]
+
+
+@pytest.fixture(scope="module")
+def fixed_change_resumes(finished_run, tmp_path_factory) -> tuple[Path, dict, dict]:
+    """Every change tried on one copy, in one process (`run_cli_batch`); none may write."""
+    run_copy = Path(
+        shutil.copytree(finished_run, tmp_path_factory.mktemp("fixed") / "run", symlinks=True)
+    )
     before = snapshot(run_copy)
-    result = run_cli(RECIPE, "--run-dir", str(run_copy), "--num-iterations", "6", flag, value)
+    results = run_cli_batch([
+        (RECIPE, ["--run-dir", str(run_copy), "--num-iterations", "6", flag, value])
+        for flag, value, _ in FIXED_CHANGES
+    ])
+    return run_copy, before, dict(zip(FIXED_CHANGES, results, strict=True))
+
+
+@pytest.mark.parametrize("flag, value, saved", FIXED_CHANGES)
+def test_a_resume_cannot_change_what_its_checkpoint_holds(
+    fixed_change_resumes, flag, value, saved
+):
+    run_copy, before, results = fixed_change_resumes
+    result = results[(flag, value, saved)]
     assert_refused(
         result,
         f"error: {flag} cannot change when a run resumes: {run_copy} was started with "

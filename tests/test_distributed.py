@@ -16,7 +16,7 @@ import sys
 import time
 
 import pytest
-from cli_checks import assert_all_gone, assert_one_line_error, role_pids
+from cli_checks import assert_all_gone, assert_one_line_error, batch_by_flags, role_pids
 
 from conftest import REPO, read_summary, run_cli
 
@@ -181,23 +181,26 @@ def test_a_single_process_run_resumed_with_actors_is_one_line(tmp_path):
     assert sorted(p.name for p in run_dir.iterdir()) == before
 
 
-@pytest.mark.parametrize(
-    "flags, expected",
-    [
-        (("--role", "sampler", "--replay-address", "127.0.0.1:1"), "--role must be one of"),
-        (("--role", "actor", "--replay-address", "127.0.0.1:1"), "--role actor needs --actor-id"),
-        (("--role", "learner"), "--role learner needs --replay-address HOST:PORT"),
-        (("--actor-id", "1"), "--actor-id goes with --role actor"),
-        (("--role", "replay", "--replay-address", "nowhere"), "--replay-address must be HOST:PORT"),
-        (("--replay-address", "127.0.0.1:1"), "--replay-address goes with --actors N or --role"),
-        (("--actors", "-1"), "--actors must be >= 0"),
-        (("--connect-timeout", "0"), "--connect-timeout must be a number of seconds > 0"),
-    ],
-)
-def test_bad_role_flags_are_one_line(tmp_path, flags, expected):
-    assert_one_line_error(
-        run_cli(RECIPE, *flags, "--run-dir", str(tmp_path / "run"), timeout=120), expected
-    )
+BAD_ROLE_FLAGS = [
+    (("--role", "sampler", "--replay-address", "127.0.0.1:1"), "--role must be one of"),
+    (("--role", "actor", "--replay-address", "127.0.0.1:1"), "--role actor needs --actor-id"),
+    (("--role", "learner"), "--role learner needs --replay-address HOST:PORT"),
+    (("--actor-id", "1"), "--actor-id goes with --role actor"),
+    (("--role", "replay", "--replay-address", "nowhere"), "--replay-address must be HOST:PORT"),
+    (("--replay-address", "127.0.0.1:1"), "--replay-address goes with --actors N or --role"),
+    (("--actors", "-1"), "--actors must be >= 0"),
+    (("--connect-timeout", "0"), "--connect-timeout must be a number of seconds > 0"),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_role_flag_results(tmp_path_factory) -> dict:
+    return batch_by_flags(RECIPE, BAD_ROLE_FLAGS, tmp_path_factory.mktemp("bad_role_flags"))
+
+
+@pytest.mark.parametrize("flags, expected", BAD_ROLE_FLAGS)
+def test_bad_role_flags_are_one_line(bad_role_flag_results, flags, expected):
+    assert_one_line_error(bad_role_flag_results[flags], expected)
 
 
 @pytest.mark.slow

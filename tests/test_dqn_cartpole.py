@@ -15,6 +15,7 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import pytest
+from cli_checks import batch_by_flags
 from PIL import Image
 
 from conftest import REPO, read_summary, run_cli
@@ -193,22 +194,27 @@ def test_sigint_saves_progress_and_the_run_resumes(tmp_path):
     assert f"resuming from iteration {stopped_at} " in resumed.stdout
 
 
-@pytest.mark.parametrize(
-    "flags, expected",
-    [
-        (("--env-name", "NoSuchEnv-v0"), "unknown environment 'NoSuchEnv-v0'"),
-        (("--num-iterations", "-5"), "--num-iterations must be >= 1, got -5"),
-        (("--num-iterations", "0"), "--num-iterations must be >= 1, got 0"),
-        (("--batch-size", "lots"), "--batch-size: cannot read 'lots' as int"),
-        (("--fc-layer-params", "100,-3"), "--fc-layer-params must be positive sizes"),
-        (("--video-format", "avi"), "--video-format must be one of mp4, gif"),
-        (("--no-such-flag", "1"), "unrecognized arguments: --no-such-flag"),
-        (("--eval-only",), "--eval-only needs --run-dir"),
-        (("--run-dir", "gs://bucket/run"), "--run-dir must be a file system path"),
-    ],
-)
-def test_bad_input_is_one_line_and_exit_2(flags, expected):
-    result = run_cli(RECIPE, *flags, timeout=300)
+BAD_INPUT = [
+    (("--env-name", "NoSuchEnv-v0"), "unknown environment 'NoSuchEnv-v0'"),
+    (("--num-iterations", "-5"), "--num-iterations must be >= 1, got -5"),
+    (("--num-iterations", "0"), "--num-iterations must be >= 1, got 0"),
+    (("--batch-size", "lots"), "--batch-size: cannot read 'lots' as int"),
+    (("--fc-layer-params", "100,-3"), "--fc-layer-params must be positive sizes"),
+    (("--video-format", "avi"), "--video-format must be one of mp4, gif"),
+    (("--no-such-flag", "1"), "unrecognized arguments: --no-such-flag"),
+    (("--eval-only",), "--eval-only needs --run-dir"),
+    (("--run-dir", "gs://bucket/run"), "--run-dir must be a file system path"),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_input_results() -> dict:
+    return batch_by_flags(RECIPE, BAD_INPUT)
+
+
+@pytest.mark.parametrize("flags, expected", BAD_INPUT)
+def test_bad_input_is_one_line_and_exit_2(bad_input_results, flags, expected):
+    result = bad_input_results[flags]
     assert result.returncode == 2
     assert len(result.error_lines) == 1, result.stderr[-2000:]
     assert expected in result.error_lines[0]

@@ -13,7 +13,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
-from cli_checks import assert_one_line_error, assert_png
+from cli_checks import assert_one_line_error, assert_png, run_cli_batch
 from tf_agents.environments import tf_py_environment, utils
 from tf_agents.environments.wrappers import ActionRepeat, TimeLimit
 
@@ -87,11 +87,35 @@ def test_basic_policy_writes_its_plot_and_an_episode_animation(basic_policy_run)
     assert len(frames) == read_summary(basic_policy_run)["filmed_episode_reward"] + 1
 
 
-def test_basic_policy_rejects_an_unknown_environment(tmp_path):
-    result = run_cli(
-        "tfa_recipes.basic_policy", "--env-name", "NoSuchEnv-v0", "--run-dir", str(tmp_path / "run")
-    )
-    assert_one_line_error(result, "unknown environment 'NoSuchEnv-v0'")
+# Each script's bad input, all in one process (`run_cli_batch`): module -> (flags, error).
+REJECTED = {
+    "tfa_recipes.basic_policy": (
+        ("--env-name", "NoSuchEnv-v0"), "unknown environment 'NoSuchEnv-v0'"
+    ),
+    "tfa_recipes.policy_gradients": (("--n-iterations", "-1"), "--n-iterations must be >= 1"),
+    "tfa_recipes.mdp": (("--gamma", "1.5"), "--gamma must be at most 1"),
+    "tfa_recipes.dqn_scratch": (
+        ("--variant", "triple"), "--variant must be one of dqn, double, dueling"
+    ),
+    "tfa_recipes.custom_env": (
+        ("--action-repeat-times", "0"), "--action-repeat-times must be >= 1"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def rejections(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("rejected")
+    commands = [
+        (module, [*flags, "--run-dir", str(folder / module)])
+        for module, (flags, _) in REJECTED.items()
+    ]
+    return dict(zip(REJECTED, run_cli_batch(commands), strict=True))
+
+
+@pytest.mark.parametrize("module", REJECTED)
+def test_scripts_reject_bad_input_in_one_line(rejections, module):
+    assert_one_line_error(rejections[module], REJECTED[module][1])
 
 
 def test_basic_policy_runs_from_python(tmp_path):
@@ -131,11 +155,6 @@ def test_policy_gradients_writes_plots_and_three_animations(policy_gradients_run
         assert len(video_frames(policy_gradients_run / f"{name}.gif", CARTPOLE_FRAME)) <= 41
 
 
-def test_policy_gradients_rejects_a_negative_budget():
-    result = run_cli("tfa_recipes.policy_gradients", "--n-iterations", "-1")
-    assert_one_line_error(result, "--n-iterations must be >= 1")
-
-
 # mdp ---------------------------------------------------------------------------------
 
 
@@ -158,10 +177,6 @@ def test_mdp_finds_the_notebooks_policies(mdp_run):
 
 def test_mdp_writes_the_q_value_comparison_plot(mdp_run):
     assert_png(mdp_run / "q_value_plot.png")
-
-
-def test_mdp_rejects_a_discount_above_one():
-    assert_one_line_error(run_cli("tfa_recipes.mdp", "--gamma", "1.5"), "--gamma must be at most 1")
 
 
 def test_mdp_runs_from_python(tmp_path):
@@ -200,11 +215,6 @@ def test_dqn_scratch_writes_its_plot_and_the_agents_animation(dqn_scratch_run):
     assert_png(dqn_scratch_run / "rewards.png")
     frames = video_frames(dqn_scratch_run / "dueling-agent.gif", CARTPOLE_FRAME)
     assert len(frames) <= read_summary(dqn_scratch_run)["filmed_episode_reward"] + 1
-
-
-def test_dqn_scratch_rejects_an_unknown_variant():
-    result = run_cli("tfa_recipes.dqn_scratch", "--variant", "triple")
-    assert_one_line_error(result, "--variant must be one of dqn, double, dueling")
 
 
 # lunar_lander_pg ---------------------------------------------------------------------
@@ -265,11 +275,6 @@ def test_custom_env_lists_the_wrappers_and_films_the_grid(custom_env_run):
     assert any(line.startswith("ActionRepeat ") for line in listing)
     # Reset, then the six moves to the goal, 32 pixels a cell.
     assert len(video_frames(custom_env_run / "grid-episode.gif", (128, 128, 3))) == 7
-
-
-def test_custom_env_rejects_a_zero_action_repeat():
-    result = run_cli("tfa_recipes.custom_env", "--action-repeat-times", "0")
-    assert_one_line_error(result, "--action-repeat-times must be >= 1")
 
 
 def test_custom_env_runs_from_python(tmp_path):
