@@ -80,7 +80,7 @@ def test_two_actors_train_a_killed_actor_is_restarted_and_every_process_exits(tm
     assert_all_gone(pids)
     assert "done: final Average Return" in stdout
     summary = read_summary(run_dir)
-    assert summary["iterations"] == 300
+    assert summary["iterations"] == 300 and summary["actors"] == 2
     # The rate limiter holds the actors to about one step per train step after the
     # warm-up's 100 (its slack is 10 items, and each actor may have 2 in flight).
     assert 300 <= summary["environment_steps"] <= 300 + 100 + 30, summary

@@ -79,6 +79,8 @@ class RunSummary:
     best_policy: dict[str, float] | None = None
     # {"iteration", "average_return"} of the evaluation that reached --stop-at-return.
     stopped_at_return: dict[str, float] | None = None
+    # Actor processes of a run with actors (`--actors N`); 0 for the single process.
+    actors: int | None = None
     final_loss: float | None = None
     train_metrics: dict[str, float] | None = None
     wall_seconds: float | None = None
@@ -87,7 +89,7 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form; optional figures a run does not have are left out."""
-        optional = ("best_policy", "stopped_at_return", "final_loss", "train_metrics")
+        optional = ("best_policy", "stopped_at_return", "actors", "final_loss", "train_metrics")
         return {
             name: value
             for name, value in dataclasses.asdict(self).items()

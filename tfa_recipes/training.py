@@ -557,6 +557,8 @@ class _Loop:
             random_average_return=self.random_average_return,
             best_policy=self.best_policy,
             stopped_at_return=self.stopped_at_return,
+            # Recipes that can run with actors have the field; the others leave it out.
+            actors=getattr(self.config, "actors", None),
             final_loss=None if self.loss_info is None else float(self.loss_info.loss.numpy()),
             train_metrics=(
                 {metric.name: float(metric.result()) for metric in self.train_metrics}
