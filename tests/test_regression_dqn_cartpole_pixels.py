@@ -39,10 +39,14 @@ loop code give identical metrics for seed 0 through episode 110), this test's fl
 
 Three seeds take ~11 minutes of CI's two cores, more than half of its budget for the whole
 suite, so CI trains one: seed 1, which clears the bar with the most margin on both
-machine kinds (held out 1.78x random here, 1.91x on AVX2), against the per-seed bar. A
+machine kinds (held out 1.78x random here, 1.91x on AVX2), against the per-seed bar, for
+100 episodes: its best evaluation comes at episode 75 on both machine kinds, and a run
+does the same work episode for episode whatever its budget, so the policy it keeps after
+100 episodes is the one it keeps after 200 (held out 40.03 here, as in the table). A
 broken learner (random, ~23, or one action, ~9.3) fails it as it fails the three-seed
-bars. The three seeds with the mean bar: `TFA_PIXEL_SEEDS=0,1,2 .venv/bin/python -m pytest
--m slow tests/test_regression_dqn_cartpole_pixels.py`.
+bars. The three seeds with the mean bar, over the tutorial's 200 episodes:
+`TFA_PIXEL_SEEDS=0,1,2 .venv/bin/python -m pytest -m slow
+tests/test_regression_dqn_cartpole_pixels.py`.
 """
 
 from __future__ import annotations
@@ -59,7 +63,8 @@ from conftest import read_summary, run_cli
 
 RECIPE = "tfa_recipes.dqn_cartpole_pixels"
 SEEDS = tuple(int(seed) for seed in os.environ.get("TFA_PIXEL_SEEDS", "1").split(","))
-BUDGET = 200  # episodes, the tutorial's num_episodes
+# Episodes: the tutorial's num_episodes, 200; CI's seed 1 alone, 100 (see above).
+BUDGET = 100 if SEEDS == (1,) else 200
 FLAGS = ("--learning-rate", "0.001", "--eval-interval", "25", "--num-video-episodes", "0")
 # "Clearly beats": random averages ~23 with a standard error of ~1.4 over 100 games (the
 # tutorial's 100 random games: standard deviation 13.8), so 1.3x (~+7) on a seed is five
