@@ -164,6 +164,11 @@ def config_json(run_dir: Path) -> dict:
     return json.loads((run_dir / "config.json").read_text())
 
 
+# One TensorFlow thread (intra-op and inter-op pool) per process, as TensorFlow reads
+# them from the environment: a run with actors puts 3-4 processes on the 2 cores. Not for
+# Breakout's: its convolutional learner took 56 s for the two-actor test against 33 s.
+ONE_TF_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+
 # A run with actors: the launcher's line naming each role's process.
 PID_LINE = re.compile(r"^(replay server|learner|actor \d+): pid (\d+)", re.MULTILINE)
 
