@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import csv
+import functools
 import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -122,6 +125,18 @@ def batch_by_flags(
         for i, f in enumerate(flags)
     ]
     return dict(zip(flags, run_cli_batch([(module, argv) for argv in argvs]), strict=True))
+
+
+@functools.cache
+def batched(module: str, cases: tuple, *, run_dirs: bool = False) -> dict:
+    """`batch_by_flags` once per module and cases in this process: the results of a
+    file's parametrized bad-input cases, each test looking up its own. With `run_dirs`,
+    every command gets a `--run-dir` of its own (in a scratch folder)."""
+    folder = None
+    if run_dirs:
+        folder = Path(tempfile.mkdtemp(prefix="bad_input_"))
+        atexit.register(shutil.rmtree, folder, True)
+    return batch_by_flags(module, list(cases), folder)
 
 
 def interrupt_when(

@@ -23,7 +23,7 @@ from cli_checks import (
     ONE_TF_THREAD,
     assert_all_gone,
     assert_one_line_error,
-    batch_by_flags,
+    batched,
     role_pids,
 )
 
@@ -196,7 +196,7 @@ def test_a_single_process_run_resumed_with_actors_is_one_line(tmp_path):
     assert sorted(p.name for p in run_dir.iterdir()) == before
 
 
-BAD_ROLE_FLAGS = [
+BAD_ROLE_FLAGS = (
     (("--role", "sampler", "--replay-address", "127.0.0.1:1"), "--role must be one of"),
     (("--role", "actor", "--replay-address", "127.0.0.1:1"), "--role actor needs --actor-id"),
     (("--role", "learner"), "--role learner needs --replay-address HOST:PORT"),
@@ -205,17 +205,12 @@ BAD_ROLE_FLAGS = [
     (("--replay-address", "127.0.0.1:1"), "--replay-address goes with --actors N or --role"),
     (("--actors", "-1"), "--actors must be >= 0"),
     (("--connect-timeout", "0"), "--connect-timeout must be a number of seconds > 0"),
-]
-
-
-@pytest.fixture(scope="module")
-def bad_role_flag_results(tmp_path_factory) -> dict:
-    return batch_by_flags(RECIPE, BAD_ROLE_FLAGS, tmp_path_factory.mktemp("bad_role_flags"))
+)
 
 
 @pytest.mark.parametrize("flags, expected", BAD_ROLE_FLAGS)
-def test_bad_role_flags_are_one_line(bad_role_flag_results, flags, expected):
-    assert_one_line_error(bad_role_flag_results[flags], expected)
+def test_bad_role_flags_are_one_line(flags, expected):
+    assert_one_line_error(batched(RECIPE, BAD_ROLE_FLAGS, run_dirs=True)[flags], expected)
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import pytest
-from cli_checks import assert_all_gone, batch_by_flags, role_pids
+from cli_checks import assert_all_gone, assert_one_line_error, batched, role_pids
 from PIL import Image
 
 from conftest import read_summary, run_cli
@@ -190,26 +190,19 @@ def test_space_invaders_trains_with_six_actions(tmp_path):
     assert (run_dir / "policies" / "policy" / "saved_model.pb").is_file()
 
 
-BAD_INPUT = [
+BAD_INPUT = (
     (("--game", "Breakfast"), "unknown Atari game 'Breakfast' (did you mean Breakout?); "
      "list the available games with `python -m tfa_recipes.envs.atari`"),
     (("--replay-buffer-max-length", "1"), "--replay-buffer-max-length must be >= 2, got 1"),
     (("--checkpoint-replay", "maybe"), "--checkpoint-replay: cannot read 'maybe' as bool"),
-]
-
-
-@pytest.fixture(scope="module")
-def bad_input_results() -> dict:
-    return batch_by_flags(RECIPE, BAD_INPUT)
+)
 
 
 @pytest.mark.parametrize("flags, expected", BAD_INPUT)
-def test_bad_input_is_one_line_and_exit_2(bad_input_results, flags, expected):
-    result = bad_input_results[flags]
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1, result.stderr[-2000:]
+def test_bad_input_is_one_line_and_exit_2(flags, expected):
+    result = batched(RECIPE, BAD_INPUT)[flags]
+    assert_one_line_error(result, expected)
     assert result.error_lines[0] == f"error: {expected}"
-    assert "Traceback" not in result.stderr
 
 
 # The book's budget, as the book runs it: 50,000 iterations (200,000 env steps) after

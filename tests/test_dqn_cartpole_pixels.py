@@ -11,7 +11,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from cli_checks import batch_by_flags
+from cli_checks import assert_one_line_error, batched
 from PIL import Image
 
 from conftest import read_summary, run_cli
@@ -150,27 +150,18 @@ def test_resume_continues_the_schedule_and_the_replay_memory(tiny_run, tmp_path)
     assert after["replay_memory/_last_id"] + 1 == steps + 6
 
 
-BAD_INPUT = [
+BAD_INPUT = (
     (("--env-name", "NoSuchEnv-v0"), "unknown environment 'NoSuchEnv-v0'"),
     (("--env-name", "MountainCar-v0"), "--env-name must be a CartPole environment"),
     (("--gamma", "1.5"), "--gamma must be <= 1, got 1.5"),
     (("--eps-decay", "0"), "--eps-decay must be >= 1, got 0.0"),
     (("--best",), "--best goes with --eval-only"),
-]
-
-
-@pytest.fixture(scope="module")
-def bad_input_results(tmp_path_factory) -> dict:
-    return batch_by_flags(RECIPE, BAD_INPUT, tmp_path_factory.mktemp("bad_input"))
+)
 
 
 @pytest.mark.parametrize("flags, expected", BAD_INPUT)
-def test_bad_input_is_one_line_and_exit_2(bad_input_results, flags, expected):
-    result = bad_input_results[flags]
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert len(result.error_lines) == 1, result.stderr[-2000:]
-    assert expected in result.error_lines[0]
-    assert "Traceback" not in result.stderr
+def test_bad_input_is_one_line_and_exit_2(flags, expected):
+    assert_one_line_error(batched(RECIPE, BAD_INPUT, run_dirs=True)[flags], expected)
 
 
 def test_per_frame_batch_norm_is_training_mode_on_each_frame_alone():

@@ -13,7 +13,7 @@ from cli_checks import (
     assert_numeric_metrics,
     assert_one_line_error,
     assert_png,
-    batch_by_flags,
+    batched,
     config_json,
     interrupt_when,
     interrupted_iteration,
@@ -128,24 +128,19 @@ def test_sigint_saves_progress_and_the_run_resumes(tmp_path):
     assert read_summary(run_dir)["iterations"] == stopped_at + 2
 
 
-BAD_INPUT = [
+BAD_INPUT = (
     (("--env-name", "NoSuchEnv-v0"), "unknown environment 'NoSuchEnv-v0'"),
     (("--num-iterations", "-5"), "--num-iterations must be >= 1, got -5"),
     (("--collect-episodes-per-iteration", "0"), "--collect-episodes-per-iteration must be >= 1"),
     (("--learning-rate", "fast"), "--learning-rate: cannot read 'fast' as float"),
     (("--fc-layer-params", "100,-3"), "--fc-layer-params must be one or more values >= 1"),
     (("--no-such-flag", "1"), "unrecognized arguments: --no-such-flag"),
-]
-
-
-@pytest.fixture(scope="module")
-def bad_input_results() -> dict:
-    return batch_by_flags(RECIPE, BAD_INPUT)
+)
 
 
 @pytest.mark.parametrize("flags, expected", BAD_INPUT)
-def test_bad_input_is_one_line_and_exit_2(bad_input_results, flags, expected):
-    assert_one_line_error(bad_input_results[flags], expected)
+def test_bad_input_is_one_line_and_exit_2(flags, expected):
+    assert_one_line_error(batched(RECIPE, BAD_INPUT)[flags], expected)
 
 
 def test_same_seed_repeats_everything_before_the_first_replay_sample(tmp_path):
