@@ -114,29 +114,22 @@ def run_cli_batch(
         return [CliResult(*result) for result in json.loads(Path(results.name).read_text())]
 
 
-def batch_by_flags(
-    module: str, cases: list[tuple[tuple[str, ...], str]], run_dirs: Path | None = None
-) -> dict:
-    """`run_cli_batch` over (flags, expected) cases, with `--run-dir run_dirs/case<i>` each
-    if `run_dirs` is given; the results by flags, for tests parametrized by the cases."""
-    flags = [case[0] for case in cases]
-    argvs = [
-        [*f, *(("--run-dir", str(run_dirs / f"case{i}")) if run_dirs else ())]
-        for i, f in enumerate(flags)
-    ]
-    return dict(zip(flags, run_cli_batch([(module, argv) for argv in argvs]), strict=True))
-
-
 @functools.cache
 def batched(module: str, cases: tuple, *, run_dirs: bool = False) -> dict:
-    """`batch_by_flags` once per module and cases in this process: the results of a
-    file's parametrized bad-input cases, each test looking up its own. With `run_dirs`,
-    every command gets a `--run-dir` of its own (in a scratch folder)."""
+    """`run_cli_batch` over a file's (flags, expected) bad-input cases, once per module and
+    cases in this process; the results by flags, each parametrized test looking up its
+    own. With `run_dirs`, every command gets a `--run-dir` of its own (in a scratch
+    folder)."""
     folder = None
     if run_dirs:
         folder = Path(tempfile.mkdtemp(prefix="bad_input_"))
         atexit.register(shutil.rmtree, folder, True)
-    return batch_by_flags(module, list(cases), folder)
+    flags = [case[0] for case in cases]
+    commands = [
+        (module, [*f, *(("--run-dir", str(folder / f"case{i}")) if folder else ())])
+        for i, f in enumerate(flags)
+    ]
+    return dict(zip(flags, run_cli_batch(commands), strict=True))
 
 
 def interrupt_when(
