@@ -42,7 +42,6 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.agents import tf_agent
 from tf_agents.drivers import dynamic_step_driver
-from tf_agents.environments import tf_py_environment
 from tf_agents.metrics import tf_metrics
 from tf_agents.policies import epsilon_greedy_policy, random_tf_policy
 from tf_agents.trajectories import trajectory as trajectory_lib
@@ -50,7 +49,7 @@ from tf_agents.utils import common
 
 from tfa_recipes import agents, distributed, media, networks, progress, replay, roles
 from tfa_recipes.config import LoopConfig, actors_param, learning_rate_param, param
-from tfa_recipes.envs import atari
+from tfa_recipes.envs import atari, tf_environment
 from tfa_recipes.runs import RunDir
 from tfa_recipes.training import Parts, Recipe
 
@@ -138,10 +137,7 @@ def replay_bytes_per_step(collect_data_spec) -> int:
 def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     env = env_factory(config.seed)
     resources.callback(env.close)
-    tf_env = tf_py_environment.TFPyEnvironment(env)
-    # Also ends the thread pool it wraps env in; left to the exit, a run with no
-    # iteration left to train printed a traceback from the pool.
-    resources.callback(tf_env.close)
+    tf_env = tf_environment(env, resources)
     write_observation_picture(env_factory(config.seed), run)
 
     agent = make_agent(config, tf_env.time_step_spec(), tf_env.action_spec())

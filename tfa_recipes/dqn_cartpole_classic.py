@@ -18,12 +18,11 @@ import sys
 
 import tensorflow as tf
 from tf_agents.drivers import dynamic_step_driver
-from tf_agents.environments import tf_py_environment
 from tf_agents.policies import random_tf_policy
 
 from tfa_recipes import agents, networks, replay, roles
 from tfa_recipes.config import LoopConfig, learning_rate_param, param
-from tfa_recipes.envs import load_gym
+from tfa_recipes.envs import load_gym, tf_environment
 from tfa_recipes.runs import RunDir
 from tfa_recipes.training import Parts, Recipe
 
@@ -57,10 +56,7 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     train_py_env = env_factory(config.seed)
     resources.callback(train_py_env.close)
     agents.require_discrete_actions(train_py_env.action_spec(), config.env_name)
-    train_env = tf_py_environment.TFPyEnvironment(train_py_env)
-    # Also ends the thread pool it wraps train_py_env in; left to the exit, a run with no
-    # iteration left to train printed a traceback from the pool.
-    resources.callback(train_env.close)
+    train_env = tf_environment(train_py_env, resources)
     q_net = networks.classic_q_network(
         train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params
     )

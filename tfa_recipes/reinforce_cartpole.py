@@ -23,11 +23,10 @@ import dataclasses
 import sys
 
 import tensorflow as tf
-from tf_agents.environments import tf_py_environment
 
 from tfa_recipes import agents, networks, replay, roles
 from tfa_recipes.config import LoopConfig, learning_rate_param, param
-from tfa_recipes.envs import load_gym
+from tfa_recipes.envs import load_gym, tf_environment
 from tfa_recipes.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.runs import RunDir
 from tfa_recipes.training import Parts, Recipe
@@ -53,10 +52,7 @@ def make_env(config: Config, seed: int):
 def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     train_py_env = env_factory(config.seed)
     resources.callback(train_py_env.close)
-    train_env = tf_py_environment.TFPyEnvironment(train_py_env)
-    # Also ends the thread pool it wraps train_py_env in; left to the exit, a run with no
-    # iteration left to train printed a traceback from the pool.
-    resources.callback(train_env.close)
+    train_env = tf_environment(train_py_env, resources)
     actor_net = networks.actor_network(
         train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params
     )
