@@ -82,19 +82,12 @@ server.wait()
 
 
 def recipe_agent(recipe):
-    """The recipe's environment (seed 0) and agent at its recipe file's values."""
-    from tf_agents.specs import tensor_spec
-
+    """The recipe's environment (seed 0) and agent at its recipe file's values, as the
+    roles of a run with actors build them."""
+    from tfa_recipes import distributed
     from tfa_recipes.config import load_config
 
-    config = load_config(recipe.config_cls, recipe.name)
-    env = recipe.make_env(config, 0)
-    agent = recipe.fleet.make_agent(
-        config,
-        tensor_spec.from_spec(env.time_step_spec()),
-        tensor_spec.from_spec(env.action_spec()),
-    )
-    return env, agent
+    return distributed.agent_for(recipe, load_config(recipe.config_cls, recipe.name), 0)
 
 
 class TableServer:

@@ -157,7 +157,9 @@ def policy_variables(agent: tf_agent.TFAgent, train_step: tf.Variable) -> dict[s
     }
 
 
-def _agent_for(recipe, config, seed: int) -> tuple[Any, tf_agent.TFAgent]:
+def agent_for(recipe, config, seed: int) -> tuple[Any, tf_agent.TFAgent]:
+    """The recipe's environment with `seed` and its fleet's agent, as every role builds
+    them."""
     env = recipe.make_env(config, seed)
     time_step_spec = tensor_spec.from_spec(env.time_step_spec())
     action_spec = tensor_spec.from_spec(env.action_spec())
@@ -190,7 +192,7 @@ def serve_replay(recipe, config, run: RunDir, address: str, say=print) -> int:
     refuse_port_in_use(port)
     checkpoints = Checkpoints(run)
     checkpoints.stage_replay(checkpoints.select(lambda line: None))
-    env, agent = _agent_for(recipe, config, config.seed)
+    env, agent = agent_for(recipe, config, config.seed)
     env.close()  # only its specs were needed
     variables = policy_variables(agent, tf.Variable(0, dtype=tf.int64))
     tables = [
@@ -315,7 +317,7 @@ def learner_parts(recipe, config, run: RunDir, resources, address: str) -> Parts
     """The learner's `Parts`: the recipe's agent trained, as its single process trains it,
     on batches of the replay server's table, through `RemoteLockstep`."""
     fleet = recipe.fleet
-    env, agent = _agent_for(recipe, config, config.seed)
+    env, agent = agent_for(recipe, config, config.seed)
     resources.callback(env.close)
     wait_for_server(address)
     table = replay.remote_replay(
@@ -351,7 +353,7 @@ def run_actor(recipe, config, run: RunDir, address: str, actor_id: int, say=prin
     fleet = recipe.fleet
     seed = config.seed + ACTOR_SEED_OFFSET + actor_id
     tf.keras.utils.set_random_seed(seed)
-    env, agent = _agent_for(recipe, config, seed)
+    env, agent = agent_for(recipe, config, seed)
     wait_for_server(address)
     table = replay.remote_replay(
         agent.collect_data_spec,
@@ -651,6 +653,7 @@ __all__ = [
     "Fleet",
     "dqn_fleet",
     "RemoteLockstep",
+    "agent_for",
     "check_role_flags",
     "refuse_mode_change",
     "launch",
