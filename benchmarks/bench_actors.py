@@ -69,7 +69,7 @@ def run_recipe(module: str, flags: tuple[str, ...], actors: int) -> dict:
 # A table for the recipe's items (argv: port, recipe), without a rate limiter.
 SERVER = """
 import sys, reverb
-from tfa_recipes import replay
+from tfa_recipes.blocks import replay
 from tfa_recipes.registry import get
 from bench_actors import recipe_agent
 _, agent = recipe_agent(get(sys.argv[2]))
@@ -84,19 +84,20 @@ server.wait()
 def recipe_agent(recipe):
     """The recipe's environment (seed 0) and agent at its recipe file's values, as the
     roles of a run with actors build them."""
-    from tfa_recipes import distributed
     from tfa_recipes.config import load_config
+    from tfa_recipes.distributed.agent import agent_for
 
-    return distributed.agent_for(recipe, load_config(recipe.config_cls, recipe.name), 0)
+    return agent_for(recipe, load_config(recipe.config_cls, recipe.name), 0)
 
 
 class TableServer:
     """The recipe's table served by another process, as in a run with actors."""
 
     def __init__(self, recipe_name: str) -> None:
-        from tfa_recipes import distributed
 
-        port = distributed.free_port()
+        from tfa_recipes.distributed.network import free_port
+
+        port = free_port()
         self.address = f"127.0.0.1:{port}"
         self.process = subprocess.Popen(
             [sys.executable, "-c", SERVER, str(port), recipe_name],
@@ -118,7 +119,8 @@ def grpc_costs(items: int = 5000, batches: int = 2000) -> dict:
     from tf_agents.drivers import py_driver
     from tf_agents.policies import random_py_policy
 
-    from tfa_recipes import distributed, replay
+    from tfa_recipes.blocks import replay
+    from tfa_recipes.distributed.actor import PENDING_ITEMS
     from tfa_recipes.dqn_cartpole import RECIPE
 
     env, agent = recipe_agent(RECIPE)
@@ -135,7 +137,7 @@ def grpc_costs(items: int = 5000, batches: int = 2000) -> dict:
 
         def observe(trajectory) -> None:
             table.observer(trajectory)
-            writer.flush(block_until_num_items=distributed.PENDING_ITEMS)
+            writer.flush(block_until_num_items=PENDING_ITEMS)
 
         cpu = time.process_time()
         py_driver.PyDriver(env, policy, [observe], max_steps=items).run(env.reset())
@@ -159,8 +161,9 @@ def actor_step_costs(recipe_name: str, steps: int) -> dict:
     from tf_agents.drivers import py_driver
     from tf_agents.policies import random_py_policy
 
-    from tfa_recipes import distributed, replay
-    from tfa_recipes.policies import CompiledPyTFEagerPolicy
+    from tfa_recipes.blocks import replay
+    from tfa_recipes.blocks.policies import CompiledPyTFEagerPolicy
+    from tfa_recipes.distributed.actor import PENDING_ITEMS
     from tfa_recipes.registry import get
 
     env, agent = recipe_agent(get(recipe_name))
@@ -183,7 +186,7 @@ def actor_step_costs(recipe_name: str, steps: int) -> dict:
 
         def observe(trajectory) -> None:
             table.observer(trajectory)
-            writer.flush(block_until_num_items=distributed.PENDING_ITEMS)
+            writer.flush(block_until_num_items=PENDING_ITEMS)
 
         costs["insert"] = cpu_ms(collect_policy, [observe])
         table.observer.flush()

@@ -25,7 +25,7 @@ from tf_agents.specs import tensor_spec
 from tf_agents.utils import common
 from timing import compare
 
-from tfa_recipes.evaluation import compute_avg_return
+from tfa_recipes.loop.evaluation import compute_avg_return
 
 
 def tutorial_loop(num_iterations: int, seed: int) -> dict:

@@ -43,8 +43,8 @@ def main() -> None:
     from tf_agents.policies import random_py_policy
     from tf_agents.specs import tensor_spec
 
-    from tfa_recipes import agents, networks, replay
-    from tfa_recipes.envs import load_gym
+    from tfa_recipes.blocks import agents, networks, replay
+    from tfa_recipes.envs.gym import load_gym
 
     env = load_gym("CartPole-v0", seed=0)
     time_step_spec = tensor_spec.from_spec(env.time_step_spec())

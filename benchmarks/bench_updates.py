@@ -35,7 +35,7 @@ def measure(network: str, agent_kind: str, updates: int) -> dict:
     from tf_agents.trajectories import time_step as ts
     from tf_agents.utils import common
 
-    from tfa_recipes import agents, networks
+    from tfa_recipes.blocks import agents, networks
 
     tf.keras.utils.set_random_seed(0)
     if network == "pixels":

@@ -210,3 +210,39 @@ def assert_all_gone(pids: dict[str, list[int]], within: float = 10.0) -> None:
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, f"processes left behind: {left} of {pids}"
+
+
+class Launcher:
+    """`python -m tfa_recipes.dqn_cartpole --actors N ...` whose stdout is read line by line."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tfa_recipes.dqn_cartpole", *args],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: list[str] = []
+
+    def read_until(self, prefix: str, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if line.startswith(prefix):
+                return
+            if time.monotonic() > deadline:
+                break
+        self.process.kill()
+        raise AssertionError(f"no line starting {prefix!r}: {''.join(self.lines)[-3000:]}")
+
+    def finish(self, timeout: float = 240) -> tuple[int, str, str]:
+        try:
+            stdout, stderr = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            stdout, stderr = self.process.communicate()
+        stdout = "".join(self.lines) + stdout
+        return self.process.returncode, stdout, stderr
+
+    def pids(self) -> dict[str, list[int]]:
+        return role_pids("".join(self.lines))

@@ -10,7 +10,7 @@ from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 from tf_agents.utils import common
 
-from tfa_recipes import agents, networks
+from tfa_recipes.blocks import agents, networks
 
 
 def _experience(collect_data_spec, batch: int, seed: int):

@@ -9,9 +9,9 @@ from tf_agents.environments import suite_atari, suite_gym
 from tf_agents.environments.atari_preprocessing import AtariPreprocessing
 from tf_agents.environments.atari_wrappers import FrameStack4
 
-from tfa_recipes import media
 from tfa_recipes.envs import atari
 from tfa_recipes.errors import RecipeError
+from tfa_recipes.output import media
 
 from conftest import run_cli
 

@@ -105,9 +105,8 @@ def run_copy(finished_run, tmp_path) -> Path:
     return Path(shutil.copytree(finished_run, tmp_path / "run", symlinks=True))
 
 
-# Every recipe's config, checked in a process of its own: importing the recipes loads
-# TensorFlow, and the convolutional ones choose its kernels as they load (cpu.py), a
-# choice that must not leak into the tests that share this pytest process.
+# Every recipe's config, checked in a process of its own, as the command line checks it:
+# the recipe modules and their configs load no TensorFlow (tests/test_package_structure.py).
 CONFIG_CHECKS = """
 import json, sys
 from tfa_recipes.config import build_config, read_recipe_file

@@ -14,20 +14,18 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
-import time
 
 import pytest
 from cli_checks import (
     ONE_TF_THREAD,
+    Launcher,
     assert_all_gone,
     assert_one_line_error,
     batched,
     role_pids,
 )
 
-from conftest import REPO, read_summary, run_cli
+from conftest import read_summary, run_cli
 
 RECIPE = "tfa_recipes.dqn_cartpole"
 TINY = (
@@ -41,42 +39,6 @@ LAUNCH_TIMEOUT = 240
 def one_tf_thread(monkeypatch):
     for name, value in ONE_TF_THREAD.items():
         monkeypatch.setenv(name, value)
-
-
-class Launcher:
-    """`python -m tfa_recipes.dqn_cartpole --actors N ...` whose stdout is read line by line."""
-
-    def __init__(self, *args: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", RECIPE, *args],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.lines: list[str] = []
-
-    def read_until(self, prefix: str, timeout: float = LAUNCH_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-            if line.startswith(prefix):
-                return
-            if time.monotonic() > deadline:
-                break
-        self.process.kill()
-        raise AssertionError(f"no line starting {prefix!r}: {''.join(self.lines)[-3000:]}")
-
-    def finish(self, timeout: float = LAUNCH_TIMEOUT) -> tuple[int, str, str]:
-        try:
-            stdout, stderr = self.process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            stdout, stderr = self.process.communicate()
-        stdout = "".join(self.lines) + stdout
-        return self.process.returncode, stdout, stderr
-
-    def pids(self) -> dict[str, list[int]]:
-        return role_pids("".join(self.lines))
 
 
 def test_two_actors_train_a_killed_actor_is_restarted_and_every_process_exits(tmp_path):

@@ -167,7 +167,7 @@ def test_same_seed_gives_the_same_returns(tmp_path):
 #     best by 20,000        200     200   182.3     200     200
 #   (* an early greedy policy that happens to balance, then falls back; seeds 0/1 then
 #   settle at 200 from 9,000/14,500, seed 4 hovers at 190-200.)
-# Since the loop runs many in-graph iterations per call (roles.GraphLockstep) the
+# Since the loop runs many in-graph iterations per call (roles.GraphIterations) the
 # repeatable mode draws differently; measured again, on 2026-12-04, with
 # `python -m tfa_recipes.dqn_cartpole_classic --seed k --num-iterations 20000
 # --eval-interval 1000 --log-interval 5000 --no-prefetch-samples --num-video-episodes 0`

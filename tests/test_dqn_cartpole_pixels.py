@@ -168,7 +168,7 @@ def test_per_frame_batch_norm_is_training_mode_on_each_frame_alone():
     import tensorflow as tf
     from tf_agents.specs import tensor_spec
 
-    from tfa_recipes import networks
+    from tfa_recipes.blocks import networks
 
     observation_spec = tensor_spec.BoundedTensorSpec((40, 90, 3), tf.float32, -1.0, 1.0)
     action_spec = tensor_spec.BoundedTensorSpec((), tf.int64, 0, 1)

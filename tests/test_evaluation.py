@@ -8,9 +8,9 @@ import tensorflow as tf
 from tf_agents.environments import tf_py_environment, wrappers
 from tf_agents.policies import random_tf_policy
 
-from tfa_recipes import agents, networks
-from tfa_recipes.envs import load_gym
-from tfa_recipes.evaluation import Evaluator, compute_avg_return
+from tfa_recipes.blocks import agents, networks
+from tfa_recipes.envs.gym import load_gym
+from tfa_recipes.loop.evaluation import Evaluator, compute_avg_return
 
 
 def make_env(seed: int):

@@ -3,7 +3,7 @@
 Both sides play the same seeded CartPole episodes with the same deterministic policy, as
 `dqn_cartpole` collects: a warm-up, a reset, then the loop. One side is the tutorial's
 `PyDriver` + `ReverbAddTrajectoryObserver(sequence_length=2)`, the other `--driver graph`'s
-`DynamicStepDriver` + the graph observer, its loop compiled in chunks as `GraphLockstep`
+`DynamicStepDriver` + the graph observer, its loop compiled in chunks as `GraphIterations`
 runs it. Each writes to a queue table of the tutorial's signature, read back once each in
 insertion order.
 """
@@ -22,9 +22,9 @@ from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import policy_step
 from tf_agents.utils import common
 
-from tfa_recipes import replay
-from tfa_recipes.envs import load_gym
-from tfa_recipes.policies import CompiledPyTFEagerPolicy
+from tfa_recipes.blocks import replay
+from tfa_recipes.blocks.policies import CompiledPyTFEagerPolicy
+from tfa_recipes.envs.gym import load_gym
 
 WARM_UP_STEPS, LOOP_STEPS, CHUNKS = 37, 300, (1, 120, 179)
 

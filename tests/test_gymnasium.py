@@ -13,7 +13,7 @@ from tf_agents.environments import utils as env_utils
 from tf_agents.specs import array_spec
 from tf_agents.trajectories import time_step as ts
 
-from tfa_recipes.envs import load_gym, render_frame
+from tfa_recipes.envs.gym import load_gym, render_frame
 from tfa_recipes.envs.gymnasium import GymnasiumWrapper, spec_from_space
 from tfa_recipes.errors import RecipeError
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tfa_recipes import media
+from tfa_recipes.output import media
 
 
 def frames(count: int, height: int = 30, width: int = 50):
@@ -111,7 +111,7 @@ def test_loss_plot_is_log_scale_and_symmetric_for_negative_losses(tmp_path, loss
 
 
 def test_plot_run_writes_returns_and_loss_from_metrics_csv(tmp_path):
-    from tfa_recipes.runs import MetricsLog, RunDir
+    from tfa_recipes.run.directory import MetricsLog, RunDir
 
     run = RunDir(tmp_path / "run")
     run.path.mkdir()

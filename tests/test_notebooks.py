@@ -309,3 +309,38 @@ def test_check_command_fails_on_outputs_and_strip_command_fixes_them(tmp_path):
 def test_stored_notebooks_pass_the_check_command():
     result = run_cli("tfa_recipes.notebooks", "check", timeout=60)
     assert result.returncode == 0, result.stdout
+
+
+def _snapshot(path):
+    return {str(file): file.read_bytes() for file in sorted(path.rglob("*")) if file.is_file()}
+
+
+def test_a_notebook_resuming_a_run_gets_the_command_lines_refusal(tmp_path):
+    """The notebook trains through the run lifecycle the command line uses: resuming a run
+    with another fixed setting stops at the training cell with the CLI's one line, and the
+    run directory is left as it was."""
+    from tfa_recipes.config import dump_config
+    from tfa_recipes.dqn_cartpole import RECIPE
+
+    run = tmp_path / "run"
+    (run / "train" / "checkpoints").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"recipe": "dqn_cartpole"}))
+    (run / "train" / "checkpoints" / "manifest-200.json").write_text("{}")
+    dump_config(RECIPE.config(env_name="CartPole-v1"), run / "config.json")
+    before = _snapshot(run)
+    output = tmp_path / "out.ipynb"
+    with pytest.raises(PapermillExecutionError):
+        notebooks.execute(
+            notebooks.NOTEBOOKS_DIR / "dqn_cartpole.ipynb",
+            {"overrides": {"env_name": "CartPole-v0"}, "run_dir": str(run)},
+            timeout=300,
+            output=output,
+        )
+    executed = nbformat.read(str(output), as_version=4)
+    failed = [cell for cell in executed.cells if "RECIPE.train(" in cell.source][0]
+    assert [(out.output_type, out.get("name"), out.get("text")) for out in failed.outputs] == [
+        ("stream", "stderr", "error: --env-name cannot change when a run resumes: "
+         f"{run} was started with --env-name CartPole-v1, not CartPole-v0 (it shapes what "
+         "the run's checkpoint holds); leave the flag out or pick another --run-dir\n")
+    ]
+    assert _snapshot(run) == before

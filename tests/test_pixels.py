@@ -7,7 +7,7 @@ import pytest
 from tf_agents.environments import tf_py_environment, utils
 from tf_agents.specs import array_spec
 
-from tfa_recipes.envs import load_gym
+from tfa_recipes.envs.gym import load_gym
 from tfa_recipes.envs.pixels import (
     ScreenPatchDifference,
     cart_column,

@@ -13,7 +13,7 @@ from conftest import REPO
 
 PROGRAM = textwrap.dedent(
     """
-    from tfa_recipes import progress, quiet
+    from tfa_recipes.output import progress, quiet
 
     with quiet.hidden():
         with progress.bar(40, desc="probe", unit="step") as bar:

@@ -64,7 +64,7 @@ def test_verbose_run_shows_the_libraries_lines(tmp_path):
 
 SIEVE = textwrap.dedent("""
     import os, sys, warnings, logging
-    from tfa_recipes import quiet
+    from tfa_recipes.output import quiet
     logging.basicConfig()
     with quiet.hidden():
         os.write(2, b"[reverb/cc/platform/default/server.cc:71] Started replay server on port 1\\n")

@@ -8,8 +8,9 @@ import pytest
 import tensorflow as tf
 
 from tfa_recipes import lunar_lander_pg
-from tfa_recipes.envs import make_gym
-from tfa_recipes.scratch import policy_gradients as pg
+from tfa_recipes.builders import lunar_lander_pg as lunar_lander_pg_builder
+from tfa_recipes.envs.gym import make_gym
+from tfa_recipes.scratch import reinforce as pg
 
 keras = tf.keras
 
@@ -112,7 +113,7 @@ def test_dropping_the_landers_particles_leaves_its_episodes_bit_for_bit_the_same
     n_steps = 0
     for seed in (0, 1):
         plain = make_gym("LunarLander-v2", seed=seed)
-        dropped = lunar_lander_pg.DropParticles(make_gym("LunarLander-v2", seed=seed))
+        dropped = lunar_lander_pg_builder.DropParticles(make_gym("LunarLander-v2", seed=seed))
         for policy in policies:
             obs = plain.reset()
             np.testing.assert_array_equal(obs, dropped.reset())
@@ -153,7 +154,7 @@ def last_10_mean_reward(seed: int) -> float:
     """REINFORCE at the book's values (recipes/lunar_lander_pg.toml) with `seed`: the mean
     reward of iterations 191-200, each the mean total reward of its 16 episodes."""
     tf.keras.backend.clear_session()
-    _, mean_rewards = lunar_lander_pg.train(lunar_lander_pg.RECIPE.config(seed=seed))
+    _, mean_rewards = lunar_lander_pg_builder.train(lunar_lander_pg.RECIPE.config(seed=seed))
     assert len(mean_rewards) == 200
     return float(np.mean(mean_rewards[-10:]))
 

@@ -7,8 +7,9 @@ from tf_agents.drivers import py_driver
 from tf_agents.environments import tf_py_environment
 from tf_agents.policies import random_py_policy
 
-from tfa_recipes import agents, networks, replay
-from tfa_recipes.envs import load_gym
+from tfa_recipes.blocks import agents, networks, replay
+from tfa_recipes.envs.gym import load_gym
+from tfa_recipes.run.checkpoints import stage_reverb_copy
 
 
 def filled_replay(tmp_path=None, steps: int = 300):
@@ -56,7 +57,7 @@ def test_a_saved_copy_is_reloaded_by_a_new_server_once_staged(tmp_path):
     rb.close()
     # Each save is its own folder beside Reverb's staging folder, out of Reverb's reach.
     assert copy.parent == replay_dir and copy.is_dir() and second.is_dir() and second != copy
-    replay.stage_reverb_copy(replay_dir, copy)
+    stage_reverb_copy(replay_dir, copy)
     _, again = filled_replay(replay_dir, steps=10)
     # 10 more steps add 9 or 10 two-step items, depending on where the first pair starts.
     assert saved + 9 <= again.num_items() <= saved + 10
@@ -71,7 +72,7 @@ def test_an_unstaged_server_starts_empty(tmp_path):
     _, rb = filled_replay(tmp_path / "replay", steps=50)
     rb.save()
     rb.close()
-    replay.stage_reverb_copy(tmp_path / "replay", None)
+    stage_reverb_copy(tmp_path / "replay", None)
     _, again = filled_replay(tmp_path / "replay", steps=10)
     assert again.num_items() <= 10
     again.close()

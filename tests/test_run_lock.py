@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -10,14 +11,16 @@ import pytest
 from cli_checks import assert_one_line_error
 
 from tfa_recipes.errors import RecipeError
-from tfa_recipes.runs import LOCK_NAME, RunDir, RunLock
+from tfa_recipes.run.directory import LOCK_NAME, RunDir
+from tfa_recipes.run.lock import RunLock
 
 from conftest import REPO, run_cli
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from tfa_recipes.runs import RunDir, RunLock
+from tfa_recipes.run.directory import RunDir
+from tfa_recipes.run.lock import RunLock
 with RunLock(RunDir(Path(sys.argv[1]))):
     print("locked", flush=True)
     time.sleep(120)
@@ -53,10 +56,14 @@ def test_a_second_owner_is_refused_with_the_owners_pid(holder):
             pass
 
 
-def test_nested_uses_in_one_process_share_the_lock(tmp_path):
+def test_the_lock_is_taken_once_a_second_use_in_the_same_process_is_refused(tmp_path):
+    """The lifecycle takes it once, where a run is opened: nothing nests it any more."""
     run = RunDir(tmp_path / "run")
-    with RunLock(run), RunLock(run):
-        assert (run.path / LOCK_NAME).read_text().strip().isdigit()
+    with RunLock(run):
+        assert (run.path / LOCK_NAME).read_text().strip() == str(os.getpid())
+        with pytest.raises(RecipeError, match=f"is in use by process {os.getpid()}$"):
+            with RunLock(run):
+                pass
     # Released: another process can take it now.
     taken = subprocess.run(
         [sys.executable, "-c", HOLD.replace("time.sleep(120)", "pass"), str(run.path)],

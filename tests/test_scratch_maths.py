@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfa_recipes.scratch import dqn, mdp
-from tfa_recipes.scratch import policy_gradients as pg
+from tfa_recipes.scratch import dqn
+from tfa_recipes.scratch import q_learning as mdp
+from tfa_recipes.scratch import reinforce as pg
 from tfa_recipes.scratch.replay_memory import ReplayMemory, sample_experiences
 
 keras = tf.keras

@@ -18,11 +18,11 @@ from tf_agents.environments import tf_py_environment, utils
 from tf_agents.environments.wrappers import ActionRepeat, TimeLimit
 
 from tfa_recipes import basic_policy, custom_env, dqn_scratch, mdp, policy_gradients
-from tfa_recipes.envs import load_gym, make_gym
 from tfa_recipes.envs.grid import GOAL_REWARD, OUT_OF_BOUNDS_REWARD, GridEnvironment
-from tfa_recipes.scratch import policy_gradients as pg
-from tfa_recipes.scratch.policy_gradients import basic_policy_totals
-from tfa_recipes.training import set_seeds
+from tfa_recipes.envs.gym import load_gym, make_gym
+from tfa_recipes.scratch import reinforce as pg
+from tfa_recipes.scratch.reinforce import basic_policy_totals
+from tfa_recipes.seeds import set_seeds
 
 from conftest import read_summary, run_cli
 

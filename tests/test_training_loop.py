@@ -8,19 +8,21 @@ import dataclasses
 import math
 import os
 import signal
+from collections.abc import Callable
 
 import pytest
 import tensorflow as tf
 from tf_agents.agents import tf_agent
 from tf_agents.specs import tensor_spec
 
-from tfa_recipes import agents, networks
+from tfa_recipes.blocks import agents, networks
 from tfa_recipes.config import LoopConfig
-from tfa_recipes.envs import load_gym
+from tfa_recipes.envs.gym import load_gym
 from tfa_recipes.errors import Interrupted, RecipeError
-from tfa_recipes.evaluation import EvalResult
-from tfa_recipes.runs import RunDir
-from tfa_recipes.training import Parts, Recipe, train
+from tfa_recipes.loop.evaluation import EvalResult
+from tfa_recipes.loop.roles import Parts
+from tfa_recipes.loop.train import train
+from tfa_recipes.run.directory import RunDir
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,10 +70,25 @@ class FakeLockstep:
         return 2 * iterations, tf_agent.LossInfo(loss=tf.constant(float(loss)), extra=())
 
 
-def fake_recipe(log: dict, **lockstep_options) -> Recipe:
-    def make_env(config, seed):
+@dataclasses.dataclass(frozen=True)
+class FakeRecipe:
+    """What the loop reads of a `recipe.Recipe`, with its builder's `build` in hand."""
+
+    build: Callable
+    name: str = "fake"
+    plot_ylim_top: float | None = 250
+    max_video_frames: int | None = None
+    published_return: tuple[str, float] | None = None
+    export_best_policy: bool = False
+
+    def make_env(self, config, seed):
         return load_gym("CartPole-v0", seed=seed)
 
+    def built_by(self) -> FakeRecipe:
+        return self
+
+
+def fake_recipe(log: dict, **lockstep_options) -> FakeRecipe:
     def build(config, run, env_factory, resources):
         env = env_factory(config.seed)
         resources.callback(env.close)
@@ -88,11 +105,9 @@ def fake_recipe(log: dict, **lockstep_options) -> Recipe:
         lockstep = FakeLockstep(log, **lockstep_options)
         lockstep.done = step
         log["lockstep"] = lockstep
-        return Parts(agent=agent, lockstep=lockstep, replay=log.get("replay"))
+        return Parts(agent=agent, iterations=lockstep, replay=log.get("replay"))
 
-    return Recipe(
-        name="fake", description="", config_cls=FakeConfig, make_env=make_env, build=build
-    )
+    return FakeRecipe(build=build)
 
 
 def new_log() -> dict:
@@ -140,7 +155,7 @@ class ScriptedEvaluator:
 
 
 def test_stop_at_return_ends_the_run_at_that_evaluation_and_a_resume_keeps_it(run, monkeypatch):
-    monkeypatch.setattr("tfa_recipes.training.Evaluator", ScriptedEvaluator)
+    monkeypatch.setattr("tfa_recipes.loop.train.Evaluator", ScriptedEvaluator)
     log = new_log()
     config = fake_config(num_iterations=20, stop_at_return=30.0)
     # Evaluations at 0, 5, 10 return 10, 20, 30: the one at 10 reaches 30.
@@ -255,7 +270,7 @@ def test_a_second_ctrl_c_outside_a_save_names_the_last_saved_iteration(run):
     def build(config, run_dir, env_factory, resources):
         parts = fake_recipe(log).build(config, run_dir, env_factory, resources)
         lockstep = SecondCtrlC(log)
-        return dataclasses.replace(parts, lockstep=lockstep)
+        return dataclasses.replace(parts, iterations=lockstep)
 
     with pytest.raises(Interrupted, match="^interrupted at iteration 4; progress saved in "):
         train(dataclasses.replace(recipe, build=build), fake_config(), run, out=lambda line: None)

@@ -6,7 +6,7 @@ import sys
 
 from tfa_recipes.cli import one_line
 from tfa_recipes.errors import RecipeError
-from tfa_recipes.registry import RECIPES, get
+from tfa_recipes.registry import RECIPES, descriptions, get
 
 USAGE = (
     "usage: python -m tfa_recipes list\n"
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "list":
             width = max(map(len, RECIPES))
-            for name, line in RECIPES.items():
+            for name, line in descriptions().items():
                 print(f"{name:<{width}}  {line}")
             return 0
         if command == "evaluate":
@@ -39,8 +39,8 @@ def _evaluate(argv: list[str]) -> int:
     """Replay a run's exported policy with the recipe that wrote it."""
     import argparse
 
-    from tfa_recipes.cli import Script, run_dir_path
-    from tfa_recipes.runs import RunDir
+    from tfa_recipes.cli import run_dir_path
+    from tfa_recipes.run.directory import RunDir
 
     # Only --run-dir is read here; the recipe's own parser reads every flag, this one too.
     finder = argparse.ArgumentParser(add_help=False, exit_on_error=False)
@@ -56,7 +56,7 @@ def _evaluate(argv: list[str]) -> int:
     if name is None:
         raise RecipeError(f"{run.path} is not a tfa_recipes run directory")
     recipe = get(name)
-    if isinstance(recipe, Script):
+    if not recipe.resumable:
         raise RecipeError(
             f"{run.path} holds a {name} run, and {name} is a from-scratch script that exports "
             "no policy to evaluate: its results are in its summary.json and videos"

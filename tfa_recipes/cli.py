@@ -1,34 +1,25 @@
-"""Command lines generated from a recipe's config, run directories, one-line errors."""
+"""Command lines generated from a recipe's config: flags, exit codes, one-line errors.
+
+Everything here runs before TensorFlow is imported: `--help` and every bad flag answer in
+a fraction of TensorFlow's start-up (`benchmarks/bench_startup.py`). What a command does
+once its flags are read is `runner`'s; the run it does it in is opened by
+`run.lifecycle.open_run`."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import gc
-import shutil
+import signal
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tfa_recipes import quiet
-from tfa_recipes.config import (
-    build_config,
-    config_to_dict,
-    dump_config,
-    field_types,
-    flag_name,
-    load_config,
-    read_recipe_file,
-    read_saved_config,
-    recipe_file,
-    refuse_fixed_changes,
-)
+from tfa_recipes.config import build_config, field_types, flag_name, read_recipe_file, recipe_file
+from tfa_recipes.distributed.flags import DEFAULT_CONNECT_TIMEOUT, RoleFlags
 from tfa_recipes.errors import Interrupted, RecipeError
-from tfa_recipes.runs import PROVENANCE, RunDir, RunLock, new_run_dir
+from tfa_recipes.output import quiet
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -116,7 +107,7 @@ def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPars
         help="with --eval-only: the policy exported at the best evaluation "
         "(policies/best_policy, recipes that keep one)",
     )
-    if recipe.fleet is not None:
+    if recipe.distributed:
         _add_role_flags(parser)
     return parser
 
@@ -140,9 +131,9 @@ def _add_role_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--connect-timeout",
         type=_seconds,
-        default=120.0,
+        default=DEFAULT_CONNECT_TIMEOUT,
         help="seconds a role waits for the replay server (and the learner for the actors' "
-        "warm-up) before it stops with an error (default: 120)",
+        f"warm-up) before it stops with an error (default: {DEFAULT_CONNECT_TIMEOUT:.0f})",
     )
 
 
@@ -177,101 +168,77 @@ def run_dir_path(text: str) -> Path:
     return Path(text)
 
 
-def run_recipe(recipe: Any, argv: Sequence[str] | None = None) -> int:
-    """Parse flags, prepare the run directory and train, resume or replay; the exit code."""
+def main(recipe: Any, argv: Sequence[str] | None = None) -> int:
+    """Parse flags, then train, resume, evaluate or play a role; the exit code. A user's
+    error or an interrupt is one line and its code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    return _exit_code(lambda: _run_recipe(recipe, argv))
+    parse = _parse_recipe if recipe.resumable else _parse_script
+    return _exit_code(lambda: parse(recipe, argv))
 
 
-def _run_recipe(recipe: Any, argv: list[str]) -> int:
+def _overrides(recipe: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The config fields the command line sets (argparse leaves out the others)."""
+    fields = {field.name for field in dataclasses.fields(recipe.config_cls)}
+    return {key: value for key, value in vars(args).items() if key in fields}
+
+
+def _parse_recipe(recipe: Any, argv: list[str]) -> int:
     defaults = read_recipe_file(recipe.name)
     args = build_parser(recipe, defaults).parse_args(argv)
-    with quiet.hidden(verbose=args.verbose):
-        return _run_parsed_recipe(recipe, defaults, args, argv)
-
-
-def _run_parsed_recipe(
-    recipe: Any, defaults: dict[str, Any], args: argparse.Namespace, argv: list[str]
-) -> int:
     if args.best and not args.eval_only:
         raise RecipeError("--best goes with --eval-only")
-    not_config = ("run_dir", "eval_only", "best", "verbose", "role", "replay_address", "actor_id",
-                  "connect_timeout")
-    overrides = {key: value for key, value in vars(args).items() if key not in not_config}
-    run = RunDir(args.run_dir) if args.run_dir else None
-    if run is not None and run.has_run():
-        run.claim(recipe.name)
-        started = read_saved_config(recipe.config_cls, defaults, run.config_json)
-        saved = config_to_dict(started) if started is not None else {}
-        config = build_config(recipe.config_cls, {**defaults, **saved, **overrides})
-        if started is not None and not args.eval_only:
-            refuse_fixed_changes(started, config, run.path)
-            if recipe.fleet is not None:
-                # Imported here, as in _run_role: the from-scratch scripts' CLI does not
-                # load TF-Agents' distributed pieces.
-                from tfa_recipes.distributed import refuse_mode_change
+    overrides = _overrides(recipe, args)
+    # Every value is checked now, before TensorFlow loads (a resume checks again, with the
+    # run's saved config under the flags).
+    fresh = build_config(recipe.config_cls, {**defaults, **overrides})
+    flags = None
+    if recipe.distributed:
+        flags = RoleFlags(args.role, args.replay_address, args.actor_id, args.connect_timeout)
+        flags.check(fresh)
+    with quiet.hidden(verbose=args.verbose):
+        return _run_recipe(recipe, overrides, args, flags, [f"-m{recipe.module}", *argv], argv)
 
-                refuse_mode_change(started, config, run)
-    else:
-        if args.eval_only:
-            raise RecipeError("--eval-only needs --run-dir naming a finished run")
-        config = build_config(recipe.config_cls, {**defaults, **overrides})
-        run = run or new_run_dir(recipe.name, config.seed)
+
+def _run_recipe(recipe, overrides, args, flags, command: list[str], argv: list[str]) -> int:
+    from tfa_recipes import runner
+
     if args.eval_only:
-        return _replay(recipe, config, run, best=args.best)
-    if recipe.fleet is not None:
-        role = _run_role(recipe, config, run, args, argv)
-        if role is not None:
-            return role
-    with _removed_if_nothing_saved(run), RunLock(run):
-        run.claim(recipe.name)
-        return _train(recipe, config, run, argv)
-
-
-def _train(recipe: Any, config: Any, run: RunDir, argv, replay_address: str | None = None) -> int:
-    run.write_provenance([f"-m{recipe.module}", *argv])
-    print(f"run directory: {run.path}")
-    summary = recipe.train(config, run, replay_address=replay_address)
+        return _report_evaluation(runner.evaluate(
+            recipe, args.run_dir or _no_run_dir(), best=args.best, overrides=overrides
+        ), best=args.best)
+    if flags is not None:
+        result = runner.run_role(recipe, overrides, args.run_dir, flags, argv, command=command)
+        if isinstance(result, int):
+            return result
+    else:
+        result = runner.train(recipe, overrides, args.run_dir, command=command)
+    summary = result.summary
     print(
         f"done: final Average Return = {summary['final_average_return']} "
-        f"after {summary['iterations']} iterations; outputs in {run.path}"
+        f"after {summary['iterations']} iterations; outputs in {result.run.path}"
     )
     return 0
 
 
-def _run_role(recipe: Any, config: Any, run: RunDir, args: argparse.Namespace, argv) -> int | None:
-    """A run with actors: every role on this machine (--actors N), or the one --role
-    names; None for a single-process run."""
-    from tfa_recipes import distributed
-
-    distributed.check_role_flags(config, args.role, args.replay_address, args.actor_id)
-    distributed.CONNECT_TIMEOUT_SECONDS = args.connect_timeout
-    if args.role is None:
-        if config.actors == 0:
-            if args.replay_address is not None:
-                raise RecipeError("--replay-address goes with --actors N or --role")
-            return None
-        return distributed.launch(recipe, config, run, argv, args.replay_address)
-    run.claim(recipe.name)
-    if args.role == "replay":
-        return distributed.serve_replay(recipe, config, run, args.replay_address)
-    if args.role == "actor":
-        return distributed.run_actor(recipe, config, run, args.replay_address, args.actor_id)
-    with RunLock(run):
-        return _train(recipe, config, run, argv, args.replay_address)
+def _no_run_dir() -> NoReturn:
+    raise RecipeError("--eval-only needs --run-dir naming a finished run")
 
 
-@contextlib.contextmanager
-def _removed_if_nothing_saved(run: RunDir) -> Iterator[None]:
-    """Delete a run directory this call created if a user error stops the run before it
-    saved anything beyond its provenance (a bad flag should not leave stubs in runs/)."""
-    created = not run.path.exists()
-    try:
-        yield
-    except RecipeError:
-        if created and run.path.is_dir() and {p.name for p in run.path.iterdir()} <= PROVENANCE:
-            shutil.rmtree(run.path)
-        raise
+def _report_evaluation(evaluated: Any, *, best: bool) -> int:
+    if evaluated.unwritable is not None:
+        skipped = " and without its video" if evaluated.config.num_video_episodes == 0 else ""
+        print(
+            f"{evaluated.run.path} cannot be written ({evaluated.unwritable}): evaluating it "
+            f"without a lock{skipped}"
+        )
+    name = "best saved policy" if best else "saved policy"
+    print(
+        f"{name}: Average Return = {evaluated.average_return} over "
+        f"{evaluated.config.num_eval_episodes} episodes"
+    )
+    if evaluated.video is not None:
+        print(f"video: {evaluated.video}")
+    return 0
 
 
 def _exit_code(work: Callable[[], int]) -> int:
@@ -299,72 +266,7 @@ def one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-def _replay(recipe: Any, config: Any, run: RunDir, *, best: bool) -> int:
-    with RunLock(run, reading=True) as lock:
-        if lock.unwritable is not None:
-            skipped = " and without its video" if config.num_video_episodes else ""
-            print(
-                f"{run.path} cannot be written ({lock.unwritable}): evaluating it without "
-                f"a lock{skipped}"
-            )
-            config = dataclasses.replace(config, num_video_episodes=0)
-        average_return, video = recipe.replay(config, run, best=best)
-    episodes = config.num_eval_episodes
-    name = "best saved policy" if best else "saved policy"
-    print(f"{name}: Average Return = {average_return} over {episodes} episodes")
-    if video is not None:
-        print(f"video: {video}")
-    return 0
-
-
-@dataclass(frozen=True)
-class Script:
-    """A recipe without the TF-Agents training loop (the from-scratch Hands-On ML code).
-
-    `body(config, run)` does the work in a prepared run directory and returns the figures
-    for summary.json. These runs take minutes at most, so they do not checkpoint or resume.
-    From Python: `RECIPE.run(RECIPE.config(n_episodes=100))`.
-    """
-
-    name: str
-    description: str
-    config_cls: type
-    body: Callable[[Any, RunDir], dict[str, Any]]
-
-    @property
-    def module(self) -> str:
-        return f"tfa_recipes.{self.name}"
-
-    def config(self, **overrides: Any) -> Any:
-        """The recipe file's values with `overrides` applied."""
-        return load_config(self.config_cls, self.name, **overrides)
-
-    def run(self, config: Any, run: RunDir | Path | str | None = None) -> dict[str, Any]:
-        """Run in `run` (default: a new runs/<name>/<stamp>_seed<k>/); returns the summary."""
-        if run is None:
-            run = new_run_dir(self.name, config.seed)
-        elif not isinstance(run, RunDir):
-            run = RunDir(Path(run))
-        with RunLock(run):
-            run.claim(self.name)
-            dump_config(config, run.config_json)
-            started = time.perf_counter()
-            summary = {"recipe": self.name, "seed": config.seed, **self.body(config, run)}
-            summary["wall_seconds"] = time.perf_counter() - started
-            run.write_summary(summary)
-        return summary
-
-    def main(self, argv: Sequence[str] | None = None) -> int:
-        return run_script(self, argv)
-
-
-def run_script(script: Script, argv: Sequence[str] | None = None) -> int:
-    """Parse flags, prepare a fresh run directory and run the script; the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    return _exit_code(lambda: _run_script(script, argv))
-
-
-def _run_script(script: Script, argv: list[str]) -> int:
+def _parse_script(script: Any, argv: list[str]) -> int:
     defaults = read_recipe_file(script.name)
     parser = config_parser(script, defaults)
     parser.add_argument(
@@ -374,27 +276,13 @@ def _run_script(script: Script, argv: list[str]) -> int:
     )
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
+    config = build_config(script.config_cls, {**defaults, **_overrides(script, args)})
+    # A script has no stop request to answer: SIGTERM stops it as Ctrl-C does, in one line.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with quiet.hidden(verbose=args.verbose):
-        return _run_parsed_script(script, defaults, args, argv)
+        from tfa_recipes import runner
 
-
-def _run_parsed_script(
-    script: Script, defaults: dict[str, Any], args: argparse.Namespace, argv: list[str]
-) -> int:
-    not_config = ("run_dir", "verbose")
-    overrides = {key: value for key, value in vars(args).items() if key not in not_config}
-    config = build_config(script.config_cls, {**defaults, **overrides})
-    run = RunDir(args.run_dir) if args.run_dir else new_run_dir(script.name, config.seed)
-    # A directory left by a run that failed before finishing is reused; a finished run is kept.
-    if run.recipe() == script.name and run.summary_json.is_file():
-        raise RecipeError(
-            f"run directory {run.path} already holds a finished {script.name} run and "
-            f"{script.name} does not resume; pick another --run-dir"
-        )
-    with _removed_if_nothing_saved(run), RunLock(run):
-        run.claim(script.name)
-        run.write_provenance([f"-m{script.module}", *argv])
-        print(f"run directory: {run.path}")
-        script.run(config, run)
-    print(f"done: outputs in {run.path}")
+        command = [f"-m{script.module}", *argv]
+        done = runner.run_script(script, config, args.run_dir, command=command)
+    print(f"done: outputs in {done.run.path}")
     return 0

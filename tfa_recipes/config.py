@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tfa_recipes.errors import RecipeError, first_line
-from tfa_recipes.runs import write_durably
+from tfa_recipes.run.directory import write_durably
 
 # A wheel carries the checkout's `recipes/` as package data, `tfa_recipes/recipes/*.toml`
 # (setup.cfg maps the folder in; the checkout holds the one copy). From a checkout or an
@@ -32,6 +32,8 @@ RECIPES_DIR = (
 )
 
 C = TypeVar("C")
+# The largest count TensorFlow's int64 counters (iterations, steps) hold.
+INT64_MAX = 2**63 - 1
 
 
 def param(
@@ -100,6 +102,12 @@ class RecipeConfig:
             minimum = field.metadata.get("minimum")
             maximum = field.metadata.get("maximum")
             why = f" ({field.metadata['why']})" if field.metadata.get("why") else ""
+            numbers = value if isinstance(value, tuple) else (value,)
+            if any(type(item) is int and item > INT64_MAX for item in numbers):
+                raise RecipeError(
+                    f"{flag_name(field.name)} must be <= 2**63 - 1 (TensorFlow counts in "
+                    f"int64), got {','.join(map(str, numbers))}"
+                )
             if field.metadata.get("learning_rate") and not 0 < value <= 1:
                 raise RecipeError(
                     f"{flag_name(field.name)} must be a finite number > 0 and <= 1 (a learning "
@@ -180,7 +188,8 @@ def load_config(config_cls: type[C], recipe: str, **overrides: Any) -> C:
 
 def read_saved_config(config_cls: type[C], defaults: dict[str, Any], path: Path) -> C | None:
     """The config a run saved in `path` (its config.json) over the recipe file's values,
-    or None if it saved none yet; a file that is not such a config is one error naming it.
+    or None if it saved none yet (no file, or an empty object); a file that is not such a
+    config is one error naming it.
     """
     if not path.is_file():
         return None
@@ -198,6 +207,9 @@ def read_saved_config(config_cls: type[C], defaults: dict[str, Any], path: Path)
             f"{path} is not a run config (a JSON {type(saved).__name__}, not an object of "
             "settings); restore it or pick another --run-dir"
         )
+    if not saved:
+        # `{}` names no setting: as good as no file (a resume refuses both once trained).
+        return None
     try:
         return build_config(config_cls, {**defaults, **saved})
     except RecipeError as error:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import math
 import sys
 import time
@@ -24,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tfa_recipes.runs import RunDir, library_versions, new_run_dir
+from tfa_recipes.errors import RecipeError
 
 # The checkout: the notebooks are not part of the installed package.
 REPO = Path(__file__).resolve().parent.parent
@@ -38,17 +37,20 @@ CURRENT_KERNEL = "python3"
 _EXECUTION_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime")
 
 
-def prepare_run(recipe: str, seed: int, run_dir: str | Path | None = None) -> RunDir:
-    """The notebook's run directory, claimed for `recipe` as the CLI claims it.
+def one_line_errors() -> None:
+    """In a Jupyter kernel: a `RecipeError` (a refused resume, a bad override) shows as the
+    command line shows it, one `error: ...` line, not a traceback; the cell still fails,
+    so papermill and "Run All" stop there."""
+    from IPython import get_ipython
 
-    None: a new `runs/<recipe>/<timestamp>_seed<seed>/` at the repository root (where the
-    CLI writes from a checkout), wherever Jupyter started the kernel. An existing run of
-    the recipe is resumed by the TF-Agents recipes, as with `--run-dir`.
-    """
-    run = RunDir(Path(run_dir)) if run_dir else new_run_dir(recipe, seed, base=RUNS_DIR)
-    run.claim(recipe)
-    (run.path / "versions.json").write_text(json.dumps(library_versions(), indent=2) + "\n")
-    return run
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> None:
+        print(f"error: {' '.join(str(value).split())}", file=sys.stderr)
+
+    shell.set_custom_exc((RecipeError,), show)
 
 
 def stored_notebooks() -> list[Path]:

@@ -1,4 +1,8 @@
-"""Every recipe the package ships, by name (`python -m tfa_recipes list`)."""
+"""Every recipe the package ships, by name (`python -m tfa_recipes list`).
+
+The recipe modules are TensorFlow-free declarations, so listing them imports each one
+and reads its own description: one description per recipe, in its module.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,29 @@ from typing import Any
 
 from tfa_recipes.errors import RecipeError
 
-# name -> (module, one line). Lines live here so `list` needs no TensorFlow import.
-RECIPES: dict[str, str] = {
-    "dqn_cartpole": "DQN on CartPole (TF-Agents tutorial: Reverb + PyDriver)",
-    "dqn_cartpole_classic": "DQN on CartPole (older notebook: TFUniformReplayBuffer + "
-    "DynamicStepDriver)",
-    "reinforce_cartpole": "REINFORCE on CartPole (TF-Agents tutorial: Reverb episodes)",
-    "dqn_breakout": "DQN on Atari Breakout and other games (Hands-On ML, suite_atari)",
-    "dqn_cartpole_pixels": "DQN on CartPole from screen patches (PyTorch tutorial, in TF-Agents)",
-    "basic_policy": "Hands-On ML: the hard-coded CartPole policy over 500 episodes",
-    "policy_gradients": "Hands-On ML: Keras policy net, imitation then REINFORCE from scratch",
-    "mdp": "Hands-On ML: Markov chain, Q-value iteration and Q-learning",
-    "dqn_scratch": "Hands-On ML: DQN, Double DQN, Dueling Double DQN from scratch",
-    "lunar_lander_pg": "Hands-On ML exercise: policy gradients on LunarLander-v2",
-    "custom_env": "Hands-On ML: a custom 4x4 grid PyEnvironment and TF-Agents wrappers",
-}
+# The order `list` shows them in: the TF-Agents tutorials, then Hands-On ML from scratch.
+RECIPES = (
+    "dqn_cartpole",
+    "dqn_cartpole_classic",
+    "reinforce_cartpole",
+    "dqn_breakout",
+    "dqn_cartpole_pixels",
+    "basic_policy",
+    "policy_gradients",
+    "mdp",
+    "dqn_scratch",
+    "lunar_lander_pg",
+    "custom_env",
+)
 
 
 def get(name: str) -> Any:
-    """The recipe module's `RECIPE` (or the module itself for from-scratch recipes)."""
+    """The recipe module's `RECIPE` (a `recipe.Recipe` or `recipe.Script`)."""
     if name not in RECIPES:
         raise RecipeError(f"unknown recipe {name!r}; available: {', '.join(sorted(RECIPES))}")
-    module = importlib.import_module(f"tfa_recipes.{name}")
-    return getattr(module, "RECIPE", module)
+    return importlib.import_module(f"tfa_recipes.{name}").RECIPE
+
+
+def descriptions() -> dict[str, str]:
+    """name -> the recipe's one-line description."""
+    return {name: get(name).description for name in RECIPES}

@@ -19,8 +19,6 @@ ale-py ships under gym's old ids (`Breakout-v4`, `BreakoutNoFrameskip-v4`,
 
 from __future__ import annotations
 
-import difflib
-import functools
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -35,14 +33,12 @@ from tf_agents.environments import py_environment, suite_atari
 from tf_agents.environments.atari_preprocessing import AtariPreprocessing
 from tf_agents.environments.atari_wrappers import FrameStack4
 
-from tfa_recipes.errors import RecipeError
+from tfa_recipes.envs.atari_games import (
+    available_games,
+    environment_name,
+    game_roms,
+)
 
-# ale-py prints its banner on the first ALEInterface unless told to log errors only.
-ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
-
-LIST_GAMES_COMMAND = "python -m tfa_recipes.envs.atari"
-# ROMs with a multi-player mode only: ale-py registers no single-player environment for them.
-_MULTIPLAYER_ONLY = frozenset({"combat", "joust", "maze_craze", "warlords"})
 FIRE = 1
 NOOP = 0
 
@@ -161,23 +157,6 @@ def _rom_path(game: str) -> str:
     return str(roms.get_rom_path(game))
 
 
-def rom_id_to_name(rom: str) -> str:
-    """ale-py's naming: `space_invaders` -> `SpaceInvaders`."""
-    return rom.title().replace("_", "")
-
-
-@functools.lru_cache(maxsize=1)
-def _game_roms() -> dict[str, str]:
-    return {
-        rom_id_to_name(rom): rom for rom in roms.get_all_rom_ids() if rom not in _MULTIPLAYER_ONLY
-    }
-
-
-def available_games() -> list[str]:
-    """The games whose ROM ale-py ships, by the name gym ids use (`Breakout`, ...)."""
-    return sorted(_game_roms())
-
-
 def register_gym_ids() -> None:
     """Register gym 0.21's six ids per game and observation type, as gym registered them.
 
@@ -186,7 +165,7 @@ def register_gym_ids() -> None:
     An id that is already registered (another bridge, a newer gym) is left alone.
     """
     specs = gym.envs.registry.env_specs
-    for name, rom in _game_roms().items():
+    for name, rom in game_roms().items():
         deterministic_skip = 3 if rom == "space_invaders" else 4
         for obs_type in ("image", "ram"):
             prefix = name if obs_type == "image" else f"{name}-ram"
@@ -211,18 +190,6 @@ def register_gym_ids() -> None:
                         max_episode_steps=max_episode_steps,
                         nondeterministic=rom == "elevator_action" and obs_type == "ram",
                     )
-
-
-def environment_name(game: str) -> str:
-    """`BreakoutNoFrameskip-v4` for `Breakout`; `RecipeError` for a game ale-py lacks."""
-    if game not in _game_roms():
-        close = difflib.get_close_matches(game, available_games(), n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise RecipeError(
-            f"unknown Atari game {game!r}{hint}; list the available games with "
-            f"`{LIST_GAMES_COMMAND}`"
-        )
-    return f"{game}NoFrameskip-v4"
 
 
 class AtariPreprocessingWithAutoFire(AtariPreprocessing):
@@ -279,7 +246,7 @@ PREPROCESSING_BY_GAME: dict[str, type[AtariPreprocessing]] = {
 def preprocessing_for(game: str) -> type[AtariPreprocessing]:
     if game in PREPROCESSING_BY_GAME:
         return PREPROCESSING_BY_GAME[game]
-    probe = AtariEnv(_game_roms()[game], frameskip=1)
+    probe = AtariEnv(game_roms()[game], frameskip=1)
     uses_fire = "FIRE" in probe.get_action_meanings()[:2]
     probe.close()
     return AtariPreprocessingWithAutoFire if uses_fire else AtariPreprocessing

@@ -10,14 +10,13 @@ import gym
 import numpy as np
 from tf_agents.environments import py_environment, suite_gym
 
+from tfa_recipes.envs.names import GYMNASIUM_PREFIX
 from tfa_recipes.errors import RecipeError
 
 # gym 0.23 prints a banner and deprecation warnings on import and on seed(); the stack is
 # pinned on purpose (see README), so they tell the user nothing they can act on.
 warnings.filterwarnings("ignore", module=r"gym(\..*)?")
 
-# Gymnasium ids in `--env-name` (envs/gymnasium.py keeps Gymnasium out of gym-only runs).
-GYMNASIUM_PREFIX = "gymnasium:"
 
 
 def load_gym(

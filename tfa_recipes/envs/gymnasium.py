@@ -28,7 +28,7 @@ from tf_agents.environments import py_environment
 from tf_agents.specs import array_spec
 from tf_agents.trajectories import time_step as ts
 
-from tfa_recipes.envs.gym import GYMNASIUM_PREFIX
+from tfa_recipes.envs.names import GYMNASIUM_PREFIX
 from tfa_recipes.errors import RecipeError
 
 INSTALL = "pip install gymnasium==1.3.0"

@@ -1,10 +1,13 @@
 """Hands-On ML chapter 18 from scratch: Keras and NumPy, no TF-Agents loop.
 
 One module per idea, in the notebook's words: `episodes` (playing gym environments with a
-policy function), `policy_gradients` (the hard-coded policy, the policy network, REINFORCE),
-`mdp` (Markov chain, Q-value iteration, Q-learning), `replay_memory` and `dqn` (DQN, Double
+policy function), `reinforce` (the hard-coded policy, the policy network, REINFORCE),
+`q_learning` (Markov chain, Q-value iteration, Q-learning), `replay_memory` and `dqn` (DQN, Double
 and Dueling Double DQN). The runnable recipes over them are `tfa_recipes.basic_policy`,
-`policy_gradients`, `lunar_lander_pg`, `mdp` and `dqn_scratch`.
+`policy_gradients`, `lunar_lander_pg`, `mdp`, `dqn_scratch` and `custom_env`, whose
+TensorFlow side is in `tfa_recipes/builders/`.
+
+This package's own import is TensorFlow-free (the recipes' configs import it).
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from __future__ import annotations
 import dataclasses
 
 from tfa_recipes.config import RecipeConfig, param
+
+# The from-scratch DQN's networks and targets (`dqn`): DQN, Double DQN, Dueling Double DQN.
+VARIANTS = ("dqn", "double", "dueling")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,11 +18,11 @@ import gym
 import numpy as np
 import tensorflow as tf
 
+from tfa_recipes.scratch import VARIANTS
 from tfa_recipes.scratch.replay_memory import sample_experiences
 
 keras = tf.keras
 
-VARIANTS = ("dqn", "double", "dueling")
 
 
 def q_network(variant: str, n_inputs: int, n_outputs: int) -> keras.Model:

@@ -9,7 +9,7 @@ from pathlib import Path
 import gym
 import numpy as np
 
-from tfa_recipes import media
+from tfa_recipes.output import media
 
 
 @dataclass

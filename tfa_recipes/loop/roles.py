@@ -1,28 +1,33 @@
-"""The roles a recipe hands the training loop, in the shape of TF-Agents' `tf_agents/train`.
+"""The roles a recipe hands the training loop, in the shape of TF-Agents' `tf_agents/train`,
+and `Parts`, the bundle a recipe's builder returns.
 
 A recipe builds either a collector and a learner, which the loop alternates one iteration
-at a time (the tutorials' Python loop: `actor.run()`, then `learner.run()`), or a
-lockstep, which runs several whole iterations (collect, then train) in one compiled call.
+at a time (the tutorials' Python loop: `actor.run()`, then `learner.run()`), or an
+`Iterations`, which runs several whole iterations (collect, then train) in one compiled call.
 Each reports the environment steps it took; the loop adds them up, in one place.
 
 TF-Agents' own classes do the work where they fit: `tf_agents.train.Actor` drives a
 `PyDriver`, `tf_agents.train.Learner` runs the agent's train step (`run(iterations=k)`
-compiles k steps into one `tf.while_loop`), and a lockstep reuses the learner's
+compiles k steps into one `tf.while_loop`), and `GraphIterations` reuses the learner's
 `single_train_step` inside its loop.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import tensorflow as tf
 from tf_agents.agents import tf_agent
 from tf_agents.drivers import dynamic_step_driver
 from tf_agents.metrics import py_metrics
+from tf_agents.policies import tf_policy
 from tf_agents.train import actor, learner
 from tf_agents.utils import common
+
+from tfa_recipes.run.checkpoints import ReplayStore
 
 
 class Collector(Protocol):
@@ -39,8 +44,8 @@ class Learner(Protocol):
         learn from yet."""
 
 
-class Lockstep(Protocol):
-    """Whole iterations per call. A lockstep may set `max_iterations_per_call`: the loop
+class Iterations(Protocol):
+    """Whole iterations per call. It may set `max_iterations_per_call`: the loop
     then asks for no more at once (it answers a stop request only between calls)."""
 
     def initial_collect(self) -> int: ...
@@ -180,7 +185,7 @@ class TFAgentsLearner:
         return loss_info
 
 
-class GraphLockstep:
+class GraphIterations:
     """Whole iterations in one compiled `tf.while_loop`: the driver's `run()` (an in-graph
     `DynamicStepDriver`), then the learner's `single_train_step`, `iterations` times.
 
@@ -233,3 +238,61 @@ class GraphLockstep:
             self._run_iterations = self._compile()
         loss = self._run_iterations(tf.constant(iterations))
         return iterations * self._steps_per_iteration, tf_agent.LossInfo(loss=loss, extra=())
+
+
+class SerialIterations:
+    """A collector and a learner, one iteration at a time: `collector.run()`, then
+    `learner.run(1)`, as the tutorials' loops alternate them."""
+
+    # The loop looks between calls for a stop request and for due triggers.
+    max_iterations_per_call = 1
+
+    def __init__(self, collector: Collector, learner: Learner) -> None:
+        self._collector = collector
+        self._learner = learner
+
+    def initial_collect(self) -> int:
+        return self._collector.initial_collect()
+
+    def run(self, iterations: int) -> tuple[int, tf_agent.LossInfo | None]:
+        steps, loss_info = 0, None
+        for _ in range(iterations):
+            steps += self._collector.run()
+            loss_info = self._learner.run(1)
+        return steps, loss_info
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What a recipe's builder builds; the loop drives it.
+
+    Either `iterations` (whole iterations per compiled call) or a `collector` and a
+    `learner` (one iteration at a time from Python).
+    trackables: state saved in the checkpoint beside the agent (an in-graph replay
+        buffer, the recipe's own counters).
+    replay: replay contents that live outside the checkpoint (Reverb): written with each
+        checkpoint, and refilled by the warm-up if a resumed run finds them gone.
+    eval_policy: the policy evaluated and filmed (default: `agent.policy`).
+    train_metrics: `tf_metrics` that collection feeds; logged with the loss (console,
+        TensorBoard `train/Metrics/<name>`, metrics.csv `Train<name>`) and checkpointed.
+    """
+
+    agent: tf_agent.TFAgent
+    iterations: Iterations | None = None
+    collector: Collector | None = None
+    learner: Learner | None = None
+    trackables: Mapping[str, Any] = field(default_factory=dict)
+    replay: ReplayStore | None = None
+    eval_policy: tf_policy.TFPolicy | None = None
+    train_metrics: Sequence[Any] = ()
+
+    def __post_init__(self) -> None:
+        serial = self.collector is not None and self.learner is not None
+        if serial == (self.iterations is not None):
+            raise ValueError("Parts needs a collector and a learner, or iterations alone")
+
+    def runner(self) -> Iterations:
+        """What the loop calls for whole iterations."""
+        if self.iterations is not None:
+            return self.iterations
+        return SerialIterations(self.collector, self.learner)

@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 from tf_agents.environments import py_environment  # noqa: E402
 from tf_agents.policies import py_policy  # noqa: E402
 
-from tfa_recipes.envs import render_frame  # noqa: E402
-from tfa_recipes.runs import MetricsLog, RunDir  # noqa: E402
+from tfa_recipes.envs.gym import render_frame  # noqa: E402
+from tfa_recipes.run.directory import MetricsLog, RunDir  # noqa: E402
 
 MACRO_BLOCK = 16
 

@@ -8,8 +8,6 @@ seed controls (network initialisation, environments, exploration) stays fixed.
 from __future__ import annotations
 
 import errno
-import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,8 @@ import reverb
 import tensorflow as tf
 from tf_agents.replay_buffers import reverb_replay_buffer, reverb_utils, tf_uniform_replay_buffer
 from tf_agents.specs import tensor_spec
+
+from tfa_recipes.run.checkpoints import REVERB_STAGING
 
 TABLE_NAME = "uniform_table"
 
@@ -235,32 +235,6 @@ def remote_replay(
             replay_buffer.py_client, TABLE_NAME, sequence_length=sequence_length
         )
     return ReverbReplay(None, replay_buffer, observer, checkpoint_dir, sequence_length, address)
-
-
-# Reverb writes its copies here, under checkpoint_dir, and its save deletes all older ones
-# in it; `ReverbReplay.save` moves each new copy out, into checkpoint_dir itself.
-REVERB_STAGING = ".reverb"
-
-
-def stage_reverb_copy(checkpoint_dir: Path, copy: Path | None) -> None:
-    """Make the next server started on `checkpoint_dir` load `copy` (a folder
-    `ReverbReplay.save` returned), or start empty when it is None or gone.
-
-    Reverb loads the newest copy in its folder: that folder is emptied (it holds only
-    links and saves cut short) and given links to `copy`'s files, so the copy itself
-    stays where it is when Reverb's next save deletes what it finds there."""
-    staging = checkpoint_dir / REVERB_STAGING
-    if staging.exists():
-        shutil.rmtree(staging)
-    if copy is None or not copy.is_dir():
-        return
-    target = staging / copy.name
-    target.mkdir(parents=True)
-    for file in copy.iterdir():
-        try:
-            os.link(file, target / file.name)
-        except OSError:  # a file system without hard links
-            shutil.copy2(file, target / file.name)
 
 
 class ReverbAddTrajectoryGraphObserver:

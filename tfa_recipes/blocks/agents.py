@@ -37,6 +37,25 @@ def require_discrete_actions(action_spec, env_name: str) -> None:
         )
 
 
+def require_vector_observations(observation_spec, env_name: str, network: str) -> None:
+    """Refuse, in one line, an environment whose observations the tutorials' Dense networks
+    cannot read: they take one vector of numbers. A discrete observation (FrozenLake's
+    state index) or an image (raw Atari frames) failed deep inside Keras instead."""
+    specs = tf.nest.flatten(observation_spec)
+    spec = specs[0]
+    if len(specs) == 1 and len(spec.shape) == 1 and tf.as_dtype(spec.dtype).is_floating:
+        return
+    if len(specs) != 1:
+        what = f"{len(specs)} observations at once"
+    elif len(spec.shape) == 0:
+        what = f"a single {tf.as_dtype(spec.dtype).name} observation (a discrete state)"
+    else:
+        what = f"{tf.as_dtype(spec.dtype).name} observations of shape {tuple(spec.shape)}"
+    raise RecipeError(
+        f"{network} reads one vector of floats per observation; {env_name} has {what}"
+    )
+
+
 def _described(action_spec) -> str:
     specs = tf.nest.flatten(action_spec)
     if len(specs) != 1:

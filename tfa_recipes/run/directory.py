@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import errno
-import fcntl
 import json
 import math
 import os
@@ -190,95 +188,9 @@ class RunDir:
 
 
 LOCK_NAME = ".lock"
-# A process started by the one that holds a run's lock (the learner of `distributed.launch`)
-# finds the lock's descriptor number here and shares the lock instead of waiting for it.
-INHERITED_LOCK_ENV = "TFA_RUN_LOCK_FD"
 # What a run directory holds before its run has done anything (see RunDir.claim,
-# RunDir.write_provenance and RunLock).
+# RunDir.write_provenance and run.lock.RunLock).
 PROVENANCE = frozenset({"run.json", "command.txt", "versions.json", LOCK_NAME})
-
-
-class RunLock:
-    """One owner per run directory: an exclusive `flock` on RUN/.lock, held while a run
-    trains or writes, with the owner's PID in the file for the error a second process gets.
-
-    The kernel releases a flock when its process ends however it ends, so the lock of a
-    killed run never blocks its resume. Nested uses in one process (the CLI, then the
-    training loop it calls) share the one lock.
-    """
-
-    _held: dict[Path, list[int]] = {}  # resolved path -> [fd, depth]
-
-    def __init__(self, run: RunDir, *, reading: bool = False) -> None:
-        """reading: the holder only reads the run (an evaluation). Nobody can change a
-        directory that cannot be written, so such a run is read without the lock, and
-        `unwritable` says why it could not be taken."""
-        self._run = run
-        self._reading = reading
-        self.unwritable: str | None = None
-
-    def __enter__(self) -> RunLock:
-        key = self._run.path.resolve()
-        if key in RunLock._held:
-            RunLock._held[key][1] += 1
-            return self
-        lock_file = self._run.path / LOCK_NAME
-        inherited = _inherited_lock(lock_file)
-        if inherited is not None:
-            RunLock._held[key] = [inherited, 1]
-            return self
-        try:
-            self._run.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as error:
-            if self._run.path.exists() and not self._run.path.is_dir():
-                reason = "it is a file, not a directory"
-            else:
-                reason = error.strerror or str(error)
-            if self._reading and error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-                self.unwritable = reason
-                return self
-            raise RecipeError(f"cannot write to {self._run.path}: {reason}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise RecipeError(f"{self._run.path} is in use by process {owner}") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        RunLock._held[key] = [fd, 1]
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.unwritable is not None:
-            return
-        key = self._run.path.resolve()
-        held = RunLock._held[key]
-        held[1] -= 1
-        if held[1] == 0:
-            del RunLock._held[key]
-            # Closing the descriptor releases the flock; the file stays (PROVENANCE).
-            os.close(held[0])
-
-
-def held_lock_fd(run: RunDir) -> int:
-    """The descriptor of the lock this process holds on `run` (inside `RunLock`)."""
-    return RunLock._held[run.path.resolve()][0]
-
-
-def _inherited_lock(lock_file: Path) -> int | None:
-    """The inherited descriptor of `lock_file`'s lock (`INHERITED_LOCK_ENV`), if any."""
-    value = os.environ.get(INHERITED_LOCK_ENV)
-    if not value or not value.isdigit():
-        return None
-    try:
-        held, here = os.fstat(int(value)), os.stat(lock_file)
-    except OSError:
-        return None
-    if (held.st_dev, held.st_ino) != (here.st_dev, here.st_ino):
-        return None
-    return int(value)
 
 
 def write_durably(path: Path, data: bytes) -> None:
@@ -344,6 +256,11 @@ class MetricsLog:
                 {key: float(value) if value != "" else math.nan for key, value in row.items()}
                 for row in csv.DictReader(handle)
             ]
+
+    def last_wall_seconds(self) -> float:
+        """The wall seconds of the last row (a resumed run's clock goes on from there)."""
+        rows = self.rows()
+        return rows[-1]["wall_seconds"] if rows else 0.0
 
     def start(self) -> None:
         """A fresh run's file: the header alone, whatever a run before it left here (a

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 from tqdm import tqdm
 
-from tfa_recipes import quiet
+from tfa_recipes.output import quiet
 
 
 @contextlib.contextmanager

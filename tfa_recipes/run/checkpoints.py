@@ -24,6 +24,7 @@ replay/<time>/      a copy of the Reverb table (replay.ReverbReplay.save); Rever
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import zlib
@@ -33,8 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tfa_recipes.errors import RecipeError
-from tfa_recipes.replay import stage_reverb_copy
-from tfa_recipes.runs import RunDir, fsync, write_durably
+from tfa_recipes.run.directory import RunDir, fsync, write_durably
 
 MANIFEST = re.compile(r"manifest-(\d+)\.json")
 # A checkpoint's files, and the `ckpt-N_temp` folder TensorFlow leaves when a write fails.
@@ -110,7 +110,12 @@ class Checkpoints:
         return None
 
     def newest_iteration(self) -> int | None:
+        """The iteration of the checkpoint `select` took or the last one published here."""
         return self.last_good.iteration if self.last_good is not None else None
+
+    def newest_published(self) -> int | None:
+        """The iteration of the newest published checkpoint, intact or not (not read)."""
+        return max((iteration for iteration, _ in self._manifest_paths()), default=None)
 
     def stage_replay(self, keep: Manifest | None) -> None:
         """Before the recipe starts its Reverb server: make it load `keep`'s copy of the
@@ -247,3 +252,29 @@ def _write_tf_state_file(directory: Path, name: str) -> None:
     # run directory still reads); tf.train.latest_checkpoint and TensorBoard read it.
     state = f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n'
     write_durably(directory / "checkpoint", state.encode())
+
+
+# Reverb writes its copies here, under the replay folder, and its save deletes all older
+# ones in it; `blocks.replay.ReverbReplay.save` moves each new copy out, into the folder itself.
+REVERB_STAGING = ".reverb"
+
+
+def stage_reverb_copy(checkpoint_dir: Path, copy: Path | None) -> None:
+    """Make the next server started on `checkpoint_dir` load `copy` (a folder
+    `ReverbReplay.save` returned), or start empty when it is None or gone.
+
+    Reverb loads the newest copy in its folder: that folder is emptied (it holds only
+    links and saves cut short) and given links to `copy`'s files, so the copy itself
+    stays where it is when Reverb's next save deletes what it finds there."""
+    staging = checkpoint_dir / REVERB_STAGING
+    if staging.exists():
+        shutil.rmtree(staging)
+    if copy is None or not copy.is_dir():
+        return
+    target = staging / copy.name
+    target.mkdir(parents=True)
+    for file in copy.iterdir():
+        try:
+            os.link(file, target / file.name)
+        except OSError:  # a file system without hard links
+            shutil.copy2(file, target / file.name)

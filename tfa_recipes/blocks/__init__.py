@@ -1,0 +1,1 @@
+"""The pieces the tutorials build: agents, networks, replay, policies."""

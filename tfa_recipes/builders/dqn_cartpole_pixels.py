@@ -1,0 +1,170 @@
+"""The TensorFlow side of `tfa_recipes.dqn_cartpole_pixels`: its tutorial's pieces, wired (the
+recipe's docstring tells them in the tutorial's order)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+from tf_agents.drivers import py_driver
+from tf_agents.policies import epsilon_greedy_policy, greedy_policy, q_policy
+from tf_agents.specs import tensor_spec
+from tf_agents.utils import common
+
+from tfa_recipes.blocks import agents, networks, replay
+from tfa_recipes.blocks.policies import CompiledPyTFEagerPolicy
+from tfa_recipes.dqn_cartpole_pixels import Config
+from tfa_recipes.envs.gym import load_gym
+from tfa_recipes.envs.pixels import ScreenPatchDifference
+from tfa_recipes.errors import RecipeError
+from tfa_recipes.loop import roles
+from tfa_recipes.loop.roles import Parts
+from tfa_recipes.run.directory import RunDir
+
+
+def make_env(config: Config, seed: int) -> ScreenPatchDifference:
+    py_env = load_gym(config.env_name)
+    if not hasattr(py_env.gym.unwrapped, "x_threshold"):
+        raise RecipeError(
+            f"--env-name must be a CartPole environment (the patch follows the cart), "
+            f"got {config.env_name!r}"
+        )
+    # Seeded after wrapping: the wrapper resets once to learn the frame size.
+    env = ScreenPatchDifference(py_env)
+    env.seed(seed)
+    return env
+
+
+def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
+    train_py_env = env_factory(config.seed)
+    resources.callback(train_py_env.close)
+    time_step_spec = tensor_spec.from_spec(train_py_env.time_step_spec())
+    action_spec = tensor_spec.from_spec(train_py_env.action_spec())
+    observation_spec = time_step_spec.observation
+    q_net = networks.pixel_q_network(observation_spec, action_spec)
+    target_q_net = networks.pixel_q_network(observation_spec, action_spec)
+    steps_done = tf.Variable(0, dtype=tf.int64, name="steps_done")
+
+    def epsilon() -> tf.Tensor:
+        decay = tf.exp(-tf.cast(steps_done, tf.float32) / config.eps_decay)
+        return config.eps_end + (config.eps_start - config.eps_end) * decay
+
+    agent = agents.dqn(
+        time_step_spec,
+        action_spec,
+        q_net,
+        tf.keras.optimizers.RMSprop(
+            learning_rate=config.learning_rate,
+            rho=config.rmsprop_rho,
+            epsilon=config.rmsprop_epsilon,
+            clipvalue=config.gradient_clip_value,
+        ),
+        td_errors_loss_fn="element_wise_huber_loss",
+        gamma=config.gamma,
+        epsilon_greedy=epsilon,
+        target_update_period=None,
+        target_q_network=target_q_net,
+    )
+    memory = replay.tf_uniform_replay(
+        agent.collect_data_spec, batch_size=1, max_length=config.replay_memory_capacity
+    )
+    episodes_done = tf.Variable(0, dtype=tf.int64, name="episodes_done")
+
+    def count_step(trajectory) -> None:
+        # The step from an episode's last frame into the next reset takes no action.
+        if not trajectory.is_boundary():
+            steps_done.assign_add(1)
+
+    eval_policy = None
+    acting_policy = agent.collect_policy
+    if config.act_with_frame_statistics:
+        greedy = q_policy.QPolicy(
+            time_step_spec, action_spec, q_network=networks.PerFrameBatchNorm(q_net)
+        )
+        acting_policy = epsilon_greedy_policy.EpsilonGreedyPolicy(greedy, epsilon=epsilon)
+        eval_policy = greedy_policy.GreedyPolicy(greedy)
+    # One step per driver call: the tutorial runs optimize_model() after every step, so
+    # the network that acts changes during an episode.
+    collect_policy = CompiledPyTFEagerPolicy(acting_policy)
+    observers = [replay.add_batch_observer(memory), count_step]
+    # Sampled when trained on, as `memory.sample(BATCH_SIZE)`; pairs of steps make the
+    # (state, action, next_state, reward) transitions.
+    dataset = memory.as_dataset(sample_batch_size=config.batch_size, num_steps=2)
+
+    @common.function
+    def copy_to_target() -> None:
+        common.soft_variables_update(
+            q_net.variables, target_q_net.variables, tau=1.0, tau_non_trainable=1.0
+        )
+
+    lockstep = EpisodeLockstep(
+        train_py_env,
+        step_driver=py_driver.PyDriver(train_py_env, collect_policy, observers, max_steps=1),
+        # From an episode's last step: only the step into the reset (a boundary in the memory).
+        boundary_driver=py_driver.PyDriver(
+            train_py_env, collect_policy, observers, max_episodes=1
+        ),
+        learner=roles.tf_agents_learner(agent, lambda: iter(dataset)),
+        steps_done=steps_done,
+        episodes_done=episodes_done,
+        copy_to_target=copy_to_target,
+        batch_size=config.batch_size,
+        target_update=config.target_update,
+    )
+    return Parts(
+        agent=agent,
+        iterations=lockstep,
+        eval_policy=eval_policy,
+        trackables={
+            "replay_memory": memory,
+            "steps_done": steps_done,
+            "episodes_done": episodes_done,
+        },
+    )
+
+
+class EpisodeLockstep:
+    """One iteration is one of the tutorial's episodes: a step, then `optimize_model()`
+    once the memory holds a batch, until the episode ends; the target network copied
+    every `target_update` episodes."""
+
+    # An episode lasts up to seconds: the loop looks for a stop request after each.
+    max_iterations_per_call = 1
+
+    def __init__(
+        self,
+        env,
+        *,
+        step_driver,
+        boundary_driver,
+        learner: roles.Learner,
+        steps_done: tf.Variable,
+        episodes_done: tf.Variable,
+        copy_to_target,
+        batch_size: int,
+        target_update: int,
+    ) -> None:
+        self._step_driver, self._boundary_driver = step_driver, boundary_driver
+        self._learner = learner
+        self._steps_done, self._episodes_done = steps_done, episodes_done
+        self._copy_to_target = copy_to_target
+        self._batch_size, self._target_update = batch_size, target_update
+        self._time_step = env.reset()
+
+    def initial_collect(self) -> int:
+        return 0
+
+    def run(self, iterations: int) -> tuple[int, Any]:
+        before = int(self._steps_done.numpy())
+        loss_info = None
+        for _ in range(iterations):
+            while not self._time_step.is_last():
+                self._time_step, _ = self._step_driver.run(self._time_step)
+                # optimize_model() runs once len(memory) >= BATCH_SIZE.
+                if int(self._steps_done.numpy()) >= self._batch_size:
+                    loss_info = self._learner.run(1)
+            self._time_step, _ = self._boundary_driver.run(self._time_step)
+            if int(self._episodes_done.numpy()) % self._target_update == 0:
+                self._copy_to_target()
+            self._episodes_done.assign_add(1)
+        return int(self._steps_done.numpy()) - before, loss_info

@@ -1,0 +1,247 @@
+"""Every role of a run with actors on this machine: the launcher that starts the replay
+server, the learner and the actors as processes, restarts an actor that dies, and stops
+every process on the way out. Launchpad has no Python 3.11 wheels: these are plain
+processes talking Reverb's gRPC."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tfa_recipes.distributed.flags import parse_address
+from tfa_recipes.distributed.network import free_port, refuse_port_in_use, wait_for_server
+from tfa_recipes.distributed.watchdog import LAUNCHER_PID_ENV
+from tfa_recipes.errors import RecipeError
+from tfa_recipes.run.directory import RunDir
+from tfa_recipes.run.lifecycle import OpenedRun
+from tfa_recipes.run.lock import INHERITED_LOCK_ENV
+
+# The exit code after Ctrl-C or SIGTERM, as a single process's.
+EXIT_INTERRUPTED = 130
+# Restarts of one actor the launcher allows before it stops the run.
+MAX_ACTOR_RESTARTS = 5
+# Seconds a process gets to stop after SIGTERM before SIGKILL.
+STOP_GRACE_SECONDS = 15.0
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel sends SIGTERM if the launcher dies, however
+    it dies (SIGKILL included), so no role outlives it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class _Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+
+    lock_fd: int | None = None
+
+    def start(self) -> None:
+        # A session of its own: a Ctrl-C at the terminal reaches the launcher only, which
+        # stops the roles in order (the learner saves while the server still runs).
+        env = {**os.environ, LAUNCHER_PID_ENV: str(os.getpid())}
+        if self.lock_fd is not None:
+            env[INHERITED_LOCK_ENV] = str(self.lock_fd)
+        self.process = subprocess.Popen(
+            self.argv,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            pass_fds=() if self.lock_fd is None else (self.lock_fd,),
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def signal(self, signum: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signum)
+
+    def wait(self, deadline: float) -> None:
+        """Wait until `deadline` (time.monotonic()), then SIGKILL."""
+        if self.process is None:
+            return
+        try:
+            self.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def stop_all(children: Sequence[_Child], signum: int = signal.SIGTERM) -> None:
+    """Signal every child, then give them STOP_GRACE_SECONDS together before SIGKILL."""
+    for child in children:
+        child.signal(signum)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        child.wait(deadline)
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:  # a real-time signal Python has no name for
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def role_argv(recipe, argv: Sequence[str], run: RunDir, address: str, role: str) -> list[str]:
+    """The launcher's own command line for one role: the same flags (so the same config),
+    the run directory and the server's address."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--run-dir", "--replay-address"):
+            skip = True
+            continue
+        if arg.startswith(("--run-dir=", "--replay-address=")):
+            continue
+        kept.append(arg)
+    return [
+        sys.executable, "-m", recipe.module, *kept,
+        "--run-dir", str(run.path), "--replay-address", address, "--role", role,
+    ]
+
+
+def launch(
+    recipe: Any, opened: OpenedRun, argv: Sequence[str], address: str | None, connect_timeout: float
+) -> int:
+    """Start the replay server, the learner and `config.actors` actors on this machine;
+    restart an actor that dies; stop every process on the way out. The exit code is the
+    learner's (130 after Ctrl-C or SIGTERM, once the learner has saved). The learner shares
+    the lock `opened` holds: a second launcher on the same run stops before it starts
+    anything."""
+    if address is None:
+        address = f"127.0.0.1:{free_port()}"
+    else:
+        refuse_port_in_use(parse_address(address)[1])
+    base = role_argv(recipe, argv, opened.run, address, "replay")
+    return _launch(opened.config, address, base, opened.lock.fd, connect_timeout)
+
+
+def _launch(config, address: str, base: list[str], lock_fd: int, connect_timeout: float) -> int:
+    server = _Child("replay server", base)
+    learner = _Child("learner", base[:-1] + ["learner"], lock_fd=lock_fd)
+    actors = [
+        _Child(f"actor {i}", base[:-1] + ["actor", "--actor-id", str(i)])
+        for i in range(config.actors)
+    ]
+    stopping = False
+
+    def stop_request(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {s: signal.signal(s, stop_request) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        print(f"replay server: pid {server.pid} on {address}", flush=True)
+        if not _wait_for_own_server(server, address, connect_timeout, lambda: stopping):
+            print("error: interrupted before any progress was saved", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        learner.start()
+        print(f"learner: pid {learner.pid}", flush=True)
+        for actor in actors:
+            actor.start()
+            print(f"{actor.name}: pid {actor.pid}", flush=True)
+        return _supervise(server, learner, actors, lambda: stopping)
+    finally:
+        # Actors first (nothing they hold needs saving), then the learner, which saves
+        # while the server still runs, then the server.
+        stop_all(actors)
+        stop_all([learner], signal.SIGINT)
+        stop_all([server])
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _wait_for_own_server(
+    server: _Child, address: str, timeout: float, stopping: Callable[[], bool]
+) -> bool:
+    """Wait until the server this launcher started answers; False on a stop request. One
+    line if it stops first or stays silent (not `wait_for_server`'s "start it with --role
+    replay": it was started, here)."""
+    deadline = time.monotonic() + timeout
+    while not stopping():
+        code = server.process.poll()
+        if code is not None:
+            raise RecipeError(
+                f"the replay server this command started stopped ({describe_exit(code)}) "
+                "before it answered"
+            )
+        try:
+            wait_for_server(address, min(1.0, max(0.1, deadline - time.monotonic())))
+            return True
+        except RecipeError:
+            if time.monotonic() > deadline:
+                raise RecipeError(
+                    f"the replay server this command started (pid {server.pid}) did not answer "
+                    f"at {address} within {timeout:g} s (--connect-timeout)"
+                ) from None
+    return False
+
+
+def _supervise(server: _Child, learner: _Child, actors: list[_Child], stopping) -> int:
+    forwarded = False
+    while True:
+        if stopping() and not forwarded:
+            # The learner saves a checkpoint (the table's copy included) and exits 130.
+            learner.process.send_signal(signal.SIGINT)
+            forwarded = True
+        code = learner.process.poll()
+        if code is not None:
+            if code < 0:
+                print(
+                    f"error: the learner stopped ({describe_exit(code)}); its last "
+                    "checkpoint is kept: run the same command to resume",
+                    file=sys.stderr,
+                )
+                return 1
+            return code
+        code = server.process.poll()
+        # Exit 0: the server saw the learner's final summary and stopped by itself.
+        if code is not None and code != 0:
+            print(
+                f"error: the replay server stopped ({describe_exit(code)}); the learner "
+                "saves what it can: run the same command to resume",
+                file=sys.stderr,
+            )
+            stop_all([learner], signal.SIGINT)
+            return 1
+        for actor in actors:
+            code = actor.process.poll()
+            if code is None or code == 0 or forwarded:
+                continue
+            if actor.restarts >= MAX_ACTOR_RESTARTS:
+                print(
+                    f"error: {actor.name} stopped {actor.restarts + 1} times (last: "
+                    f"{describe_exit(code)}); stopping the run",
+                    file=sys.stderr,
+                )
+                stop_all([learner], signal.SIGINT)
+                return 1
+            actor.restarts += 1
+            print(f"{actor.name} stopped ({describe_exit(code)}); restarting it", flush=True)
+            actor.start()
+            print(f"{actor.name}: pid {actor.pid}", flush=True)
+        time.sleep(0.2)

@@ -1,0 +1,1 @@
+"""The training loop every TF-Agents recipe shares: roles, triggers, evaluation, outputs."""

@@ -1,0 +1,1 @@
+"""Plots, videos, progress bars and the quieting of library noise: what a run shows."""

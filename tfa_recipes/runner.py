@@ -1,0 +1,228 @@
+"""What a recipe does once its run is opened: train, evaluate, run a script, or play one role
+of a run with actors. The command line (`cli`) and the Python API (`Recipe.train`,
+`Recipe.evaluate`, `Script.run`) both come here, and both open their run through
+`run.lifecycle.open_run`, so a notebook's resume is checked as the command line's is."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tfa_recipes.config import dump_config
+from tfa_recipes.errors import Interrupted, RecipeError, first_line
+from tfa_recipes.run.directory import RunDir
+from tfa_recipes.run.lifecycle import (
+    OpenedRun,
+    as_run_dir,
+    open_run,
+    resolve_config,
+    saved_summary,
+)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A finished (or resumed and finished) run: where, with what, and its summary."""
+
+    run: RunDir
+    config: Any
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    run: RunDir
+    config: Any
+    average_return: float
+    # The video of the evaluated policy, or None (no video episodes, a read-only run).
+    video: Path | None
+    # Why the run was read without its lock (it cannot be written), or None.
+    unwritable: str | None = None
+
+
+def train(
+    recipe: Any,
+    overrides: Mapping[str, Any] | Any = None,
+    run_dir: str | Path | RunDir | None = None,
+    *,
+    out: Callable[[str], None] = print,
+    command: list[str] | None = None,
+    runs_dir: Path = Path("runs"),
+) -> Trained:
+    """Open (or resume) a run of `recipe` and train it in this process."""
+    with open_run(recipe, overrides, run_dir, purpose="train", runs_dir=runs_dir) as opened:
+        if getattr(opened.config, "actors", 0):
+            raise RecipeError(
+                f"a run with actors starts from the command line: python -m {recipe.module} "
+                f"--actors {opened.config.actors} --run-dir {opened.run.path}"
+            )
+        return _train_opened(recipe, opened, out, command)
+
+
+def _train_opened(
+    recipe: Any,
+    opened: OpenedRun,
+    out: Callable[[str], None],
+    command: list[str] | None,
+    **loop_options: Any,
+) -> Trained:
+    from tfa_recipes.loop.train import train as train_loop
+
+    out(f"run directory: {opened.run.path}")
+    summary = train_loop(
+        recipe,
+        opened.config,
+        opened.run,
+        out=out,
+        ready=lambda: opened.record(command),
+        **loop_options,
+    )
+    return Trained(opened.run, opened.config, summary.as_dict())
+
+
+def evaluate(
+    recipe: Any,
+    run_dir: str | Path | RunDir,
+    *,
+    best: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+) -> Evaluated:
+    """Score (and film) the exported policy of a finished run with training's evaluator."""
+    from tfa_recipes.loop.outputs import evaluate_saved_policy
+
+    with open_run(recipe, overrides, run_dir, purpose="evaluate") as opened:
+        config, unwritable = opened.config, opened.lock.unwritable
+        if unwritable is not None:
+            config = dataclasses.replace(config, num_video_episodes=0)
+        average_return, video = evaluate_saved_policy(recipe, config, opened.run, best=best)
+    return Evaluated(opened.run, config, average_return, video, unwritable)
+
+
+def run_role(
+    recipe: Any,
+    overrides: Mapping[str, Any],
+    run_dir: str | Path | None,
+    flags: Any,
+    argv: list[str],
+    *,
+    command: list[str] | None = None,
+    out: Callable[[str], None] = print,
+) -> Trained | int:
+    """A recipe that can run with actors: in this process (--actors 0), every role on this
+    machine (--actors N, the launcher), or the one --role names (`flags`:
+    `distributed.flags.RoleFlags`, checked). The launcher and the server and actor roles
+    return their exit code; training in this process and the learner return what they
+    trained. `argv`: the flags, which the launcher hands each role."""
+    role = flags.role
+    if role is None:
+        config, _ = resolve_config(recipe, overrides, as_run_dir(run_dir), "train")
+        if config.actors == 0:
+            if flags.replay_address is not None:
+                raise RecipeError("--replay-address goes with --actors N or --role")
+            return train(recipe, overrides, run_dir, out=out, command=command)
+        with open_run(recipe, overrides, run_dir, purpose="launch") as opened:
+            from tfa_recipes.distributed.launcher import launch
+            from tfa_recipes.distributed.watch import learner_finished
+
+            if learner_finished(opened.run, opened.config):
+                # As a single process's resume of a finished run: nothing left to train
+                # (its roles would stop as they start).
+                out(f"run directory: {opened.run.path}: nothing left to train")
+                return Trained(opened.run, opened.config, saved_summary(opened.run))
+
+            return launch(recipe, opened, argv, flags.replay_address, flags.connect_timeout)
+    from tfa_recipes.distributed.watchdog import Watchdog
+
+    if role == "learner":
+        with open_run(recipe, overrides, run_dir, purpose="train") as opened:
+            from tfa_recipes.distributed.learner import learner_parts
+
+            build = functools.partial(
+                learner_parts, recipe, flags.replay_address, flags.connect_timeout
+            )
+            with Watchdog.for_role("learner", flags.replay_address), _server_gone_is_one_line(
+                flags.replay_address
+            ):
+                # The replay server loads the table's copy itself.
+                return _train_opened(
+                    recipe, opened, out, command, build=build, stage_replay=False
+                )
+    purpose = "serve" if role == "replay" else "act"
+    watched = None if role == "replay" else flags.replay_address
+    with open_run(recipe, overrides, run_dir, purpose=purpose) as opened, Watchdog.for_role(
+        "replay server" if role == "replay" else f"actor {flags.actor_id}", watched
+    ):
+        if role == "replay":
+            from tfa_recipes.distributed.replay_server import serve_replay
+
+            return serve_replay(recipe, opened.config, opened.run, flags.replay_address, out)
+        from tfa_recipes.distributed.actor import run_actor
+
+        return run_actor(
+            recipe,
+            opened.config,
+            opened.run,
+            flags.replay_address,
+            flags.actor_id,
+            flags.connect_timeout,
+            out,
+        )
+
+
+@contextlib.contextmanager
+def _server_gone_is_one_line(address: str) -> Iterator[None]:
+    """A learner's Reverb call that fails because the replay server is gone (an insert, a
+    sample, a table copy) ends the role in one line, not a Reverb traceback."""
+    try:
+        yield
+    except Exception as error:
+        from tfa_recipes.distributed.network import server_answers
+
+        if isinstance(error, RecipeError | Interrupted) or server_answers(address):
+            raise
+        raise RecipeError(
+            f"the replay server at {address} stopped answering ({first_line(error)[:120]}); "
+            "the run's last checkpoint is kept: start the server again (--role replay) and "
+            "run the same command to resume"
+        ) from None
+
+
+def run_script(
+    script: Any,
+    config: Any,
+    run_dir: str | Path | RunDir | None = None,
+    *,
+    command: list[str] | None = None,
+    out: Callable[[str], None] = print,
+    runs_dir: Path = Path("runs"),
+) -> Trained:
+    """Run a from-scratch script with `config` in a new (or unfinished) run directory.
+    These runs do not resume: a finished one is kept and refused."""
+    run = as_run_dir(run_dir)
+    if run is not None and run.recipe() == script.name and run.summary_json.is_file():
+        raise RecipeError(
+            f"run directory {run.path} already holds a finished {script.name} run and "
+            f"{script.name} does not resume; pick another --run-dir"
+        )
+    if run is not None and run.has_run() and run.recipe() != script.name:
+        raise RecipeError(
+            f"run directory {run.path} holds a {run.recipe()!r} run, not {script.name!r}; "
+            "pick another --run-dir"
+        )
+    # A directory left by a run that failed before finishing is reused, with this config.
+    with open_run(script, config, run, purpose="train", runs_dir=runs_dir) as opened:
+        opened.record(command)
+        out(f"run directory: {opened.run.path}")
+        dump_config(config, opened.run.config_json)
+        started = time.perf_counter()
+        body = script.built_by().run
+        summary = {"recipe": script.name, "seed": config.seed, **body(config, opened.run)}
+        summary["wall_seconds"] = time.perf_counter() - started
+        opened.run.write_summary(summary)
+    return Trained(opened.run, config, summary)
