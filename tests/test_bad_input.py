@@ -171,6 +171,7 @@ REFUSED = (
     [(RECIPE, ("--seed", seed)) for seed in SEEDS]
     + [(module, ("--learning-rate", rate)) for module, rate in RATES]
     + [(module, ("--env-name", "Pendulum-v1")) for module in DQN_MODULES]
+    + [(RECIPE, ("--num-iterations", str(2**63)))]
 )
 
 
@@ -197,6 +198,15 @@ def test_a_seed_outside_numpys_range_is_one_line(refused, seed):
 def test_a_learning_rate_outside_0_to_1_is_one_line(refused, module, rate):
     run_dir, result = refused[(module, ("--learning-rate", rate))]
     assert_refused(result, f"error: --learning-rate {LEARNING_RATE_RULE}, got {float(rate)}")
+    assert not run_dir.exists()
+
+
+def test_a_budget_beyond_int64_is_one_line(refused):
+    run_dir, result = refused[(RECIPE, ("--num-iterations", str(2**63)))]
+    assert_refused(
+        result,
+        f"error: --num-iterations must be <= 2**63 - 1 (TensorFlow counts in int64), got {2**63}",
+    )
     assert not run_dir.exists()
 
 
@@ -390,3 +400,20 @@ def test_a_resume_cannot_change_what_its_checkpoint_holds(
         f"{flag} {saved}, not {value} ",
     )
     assert snapshot(run_copy) == before
+
+
+@pytest.mark.parametrize("damage", ["deleted", "emptied"])
+def test_a_trained_run_whose_config_is_gone_is_refused_not_resumed_on_the_defaults(
+    run_copy, damage
+):
+    """A resume whose config.json is missing or `{}` once the run has checkpoints would have
+    gone on with the recipe file's values (another environment, another network)."""
+    config = run_copy / "config.json"
+    if damage == "deleted":
+        config.unlink()
+    else:
+        config.write_text("{}\n")
+    before = {path.name: path.stat().st_mtime_ns for path in run_copy.iterdir()}
+    result = run_cli(RECIPE, "--run-dir", str(run_copy), "--num-iterations", "20")
+    assert_one_line_error(result, f"{config} is {'missing' if damage == 'deleted' else 'empty'}")
+    assert {path.name: path.stat().st_mtime_ns for path in run_copy.iterdir()} == before

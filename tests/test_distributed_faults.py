@@ -149,5 +149,30 @@ def test_a_launcher_whose_own_server_cannot_start_says_so_in_one_line(tmp_path):
     assert len(lines) == 1 and "the replay server this command started" in lines[0], lines
     assert "--role replay" not in lines[0]
     assert_all_gone(role_pids(result.stdout))
-    # Nothing was trained, so nothing is kept.
-    assert not (tmp_path / "run").exists()
+    assert not (tmp_path / "run" / "train").exists()
+
+
+def test_a_role_started_with_another_network_than_its_server_is_one_line(tmp_path):
+    """Roles started by hand on a fresh run: the server records the config it serves, and a
+    learner with another network (another table signature) is refused by name, not by a
+    Reverb signature traceback, before it writes anything."""
+    run_dir, address = tmp_path / "run", free_address()
+    server = start_role(run_dir, address, "replay")
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not (run_dir / "config.json").is_file():
+            assert time.monotonic() < deadline and server.poll() is None, server.poll()
+            time.sleep(0.2)
+        result = run_cli(RECIPE, "--actors", "1", *TINY, "--num-iterations", "100000",
+                         "--fc-layer-params", "64", "--run-dir", str(run_dir),
+                         "--replay-address", address, "--role", "learner", timeout=120)
+    finally:
+        server.kill()
+        server.communicate()
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert error_lines(result.stderr) == [
+        f"error: --fc-layer-params cannot change when a run resumes: {run_dir} was started "
+        "with --fc-layer-params 100,50, not 64 (it shapes what the run's checkpoint holds); "
+        "leave the flag out or pick another --run-dir"
+    ], result.stderr[-2000:]
+    assert not (run_dir / "train").exists() and not (run_dir / "command.txt").exists()

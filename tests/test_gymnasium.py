@@ -155,3 +155,23 @@ def test_unknown_gymnasium_id_on_the_cli_is_one_error_line(tmp_path):
     result = run_cli(RECIPE, *TINY, "--env-name", "gymnasium:NoSuchEnv-v0",
                      "--run-dir", str(tmp_path / "run"))
     assert_one_line_error(result, "unknown environment 'gymnasium:NoSuchEnv-v0'")
+
+
+# Environments the recipes' Dense networks cannot read: one line each, and the run
+# directory the command would have created is not left behind (issue 25, defect 6).
+UNREADABLE = (
+    (("--env-name", "gymnasium:FrozenLake-v1"), "a single int64 observation (a discrete state)"),
+    (("--env-name", "gymnasium:ALE/Breakout-v5"), "uint8 observations of shape (210, 160, 3)"),
+)
+
+
+@pytest.mark.parametrize("module", ["tfa_recipes.dqn_cartpole", "tfa_recipes.reinforce_cartpole"])
+@pytest.mark.parametrize("flags, expected", UNREADABLE)
+def test_observations_a_dense_network_cannot_read_are_one_line_and_leave_nothing(
+    module, flags, expected, tmp_path
+):
+    run_dir = tmp_path / "run"
+    result = run_cli(module, *flags, "--num-iterations", "2", "--run-dir", str(run_dir))
+    assert_one_line_error(result, f"reads one vector of floats per observation; {flags[1]} has "
+                                  f"{expected}")
+    assert not run_dir.exists()

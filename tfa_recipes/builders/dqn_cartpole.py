@@ -13,7 +13,7 @@ from tfa_recipes.blocks import agents, networks, replay
 from tfa_recipes.blocks.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.dqn_cartpole import Config
 from tfa_recipes.envs.gym import load_gym
-from tfa_recipes.envs.tf_py import tf_environment
+from tfa_recipes.envs.tf_py import train_environments
 from tfa_recipes.loop import roles
 from tfa_recipes.loop.roles import Parts
 from tfa_recipes.recipe import Fleet
@@ -26,13 +26,14 @@ def make_env(config: Config, seed: int):
 
 def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     # The tutorial drives `env` with a time step of `train_py_env`; one environment does both.
-    train_py_env = env_factory(config.seed)
-    resources.callback(train_py_env.close)
-    agents.require_discrete_actions(train_py_env.action_spec(), config.env_name)
-    agents.require_vector_observations(
-        train_py_env.observation_spec(), config.env_name, "the tutorial's Dense Q-network"
+    train_py_env, train_env = train_environments(
+        env_factory,
+        config.seed,
+        config.env_name,
+        resources,
+        network="the tutorial's Dense Q-network",
+        discrete_actions=True,
     )
-    train_env = tf_environment(train_py_env, resources)
     agent = make_agent(config, train_env.time_step_spec(), train_env.action_spec())
     rb = replay.reverb_replay(
         agent.collect_data_spec,

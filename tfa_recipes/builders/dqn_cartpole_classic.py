@@ -10,7 +10,7 @@ from tf_agents.policies import random_tf_policy
 from tfa_recipes.blocks import agents, networks, replay
 from tfa_recipes.dqn_cartpole_classic import Config
 from tfa_recipes.envs.gym import load_gym
-from tfa_recipes.envs.tf_py import tf_environment
+from tfa_recipes.envs.tf_py import train_environments
 from tfa_recipes.loop import roles
 from tfa_recipes.loop.roles import Parts
 from tfa_recipes.run.directory import RunDir
@@ -21,13 +21,14 @@ def make_env(config: Config, seed: int):
 
 
 def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
-    train_py_env = env_factory(config.seed)
-    resources.callback(train_py_env.close)
-    agents.require_discrete_actions(train_py_env.action_spec(), config.env_name)
-    agents.require_vector_observations(
-        train_py_env.observation_spec(), config.env_name, "the notebook's Dense QNetwork"
+    _, train_env = train_environments(
+        env_factory,
+        config.seed,
+        config.env_name,
+        resources,
+        network="the notebook's Dense QNetwork",
+        discrete_actions=True,
     )
-    train_env = tf_environment(train_py_env, resources)
     q_net = networks.classic_q_network(
         train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params
     )

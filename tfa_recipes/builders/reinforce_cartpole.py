@@ -8,7 +8,7 @@ import tensorflow as tf
 from tfa_recipes.blocks import agents, networks, replay
 from tfa_recipes.blocks.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.envs.gym import load_gym
-from tfa_recipes.envs.tf_py import tf_environment
+from tfa_recipes.envs.tf_py import train_environments
 from tfa_recipes.loop import roles
 from tfa_recipes.loop.roles import Parts
 from tfa_recipes.reinforce_cartpole import Config
@@ -20,12 +20,13 @@ def make_env(config: Config, seed: int):
 
 
 def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
-    train_py_env = env_factory(config.seed)
-    resources.callback(train_py_env.close)
-    agents.require_vector_observations(
-        train_py_env.observation_spec(), config.env_name, "the tutorial's ActorDistributionNetwork"
+    train_py_env, train_env = train_environments(
+        env_factory,
+        config.seed,
+        config.env_name,
+        resources,
+        network="the tutorial's ActorDistributionNetwork",
     )
-    train_env = tf_environment(train_py_env, resources)
     actor_net = networks.actor_network(
         train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params
     )

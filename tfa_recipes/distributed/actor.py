@@ -22,6 +22,7 @@ from tfa_recipes.distributed.watch import FinishedWatch
 from tfa_recipes.loop import roles
 from tfa_recipes.loop.signals import StopRequest
 from tfa_recipes.run.directory import RunDir
+from tfa_recipes.run.lifecycle import refuse_changes_from_saved
 from tfa_recipes.seeds import ACTOR_SEED_OFFSET, set_seeds
 
 
@@ -41,6 +42,7 @@ def run_actor(
     set_seeds(seed)
     env, agent = agent_for(recipe, config, seed)
     wait_for_server(address, connect_timeout)
+    refuse_changes_from_saved(recipe, config, run)
     table = replay.remote_replay(
         agent.collect_data_spec,
         address=address,

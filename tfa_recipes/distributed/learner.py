@@ -26,6 +26,7 @@ from tfa_recipes.errors import RecipeError
 from tfa_recipes.loop import roles
 from tfa_recipes.loop.roles import Parts
 from tfa_recipes.run.directory import RunDir
+from tfa_recipes.run.lifecycle import refuse_changes_from_saved
 
 
 class RemoteLearner:
@@ -100,6 +101,7 @@ def learner_parts(
     env, agent = agent_for(recipe, config, config.seed)
     resources.callback(env.close)
     wait_for_server(address, connect_timeout)
+    refuse_changes_from_saved(recipe, config, run)
     table = replay.remote_replay(
         agent.collect_data_spec,
         address=address,

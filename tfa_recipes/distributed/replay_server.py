@@ -12,6 +12,7 @@ import reverb
 import tensorflow as tf
 
 from tfa_recipes.blocks import replay
+from tfa_recipes.config import dump_config
 from tfa_recipes.distributed.agent import VARIABLES_TABLE, agent_for, policy_variables
 from tfa_recipes.distributed.flags import parse_address
 from tfa_recipes.distributed.network import refuse_port_in_use
@@ -47,6 +48,9 @@ def serve_replay(
     fleet = recipe.built_by().fleet(config)
     _, port = parse_address(address)
     refuse_port_in_use(port)
+    if not run.config_json.is_file():
+        # A fresh run: the roles started after this one check their flags against it.
+        dump_config(config, run.config_json)
     checkpoints = Checkpoints(run)
     checkpoints.stage_replay(checkpoints.select(lambda line: None))
     env, agent = agent_for(recipe, config, config.seed)

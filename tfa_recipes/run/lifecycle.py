@@ -103,6 +103,15 @@ def resolve_config(
     return config, True
 
 
+def refuse_changes_from_saved(recipe: Any, config: Any, run: RunDir) -> None:
+    """Check `config` again against the run's config.json as it is now: roles started by
+    hand open their run in any order, and the replay server records the config it serves
+    (a table's shapes follow the network's) when it starts a fresh run."""
+    saved = read_saved_config(recipe.config_cls, read_recipe_file(recipe.name), run.config_json)
+    if saved is not None:
+        refuse_fixed_changes(saved, config, run.path)
+
+
 def _refuse_missing_config(run: RunDir) -> None:
     """A run that has trained (a checkpoint, an exported policy) but whose config.json is
     gone or empty cannot say what it was trained with; the recipe file's defaults may be
