@@ -21,12 +21,18 @@ import dataclasses
 import sys
 
 from tfa_recipes.config import LoopConfig, actors_param, learning_rate_param, param
+from tfa_recipes.envs.names import check_tf_native, is_tf_native
+from tfa_recipes.errors import RecipeError
 from tfa_recipes.recipe import Recipe
 
 
 @dataclasses.dataclass(frozen=True)
 class Config(LoopConfig):
-    env_name: str = param("gym environment id, loaded with suite_gym", fixed=True)
+    env_name: str = param(
+        "gym environment id, loaded with suite_gym (tf:CartPole-v0 or tf:CartPole-v1: the "
+        "TF-native CartPole, stepped in the graph)",
+        fixed=True,
+    )
     initial_collect_steps: int = param(
         "random-policy steps stored before training",
         minimum=1,
@@ -52,10 +58,16 @@ class Config(LoopConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.fc_layer_params or min(self.fc_layer_params) < 1:
-            from tfa_recipes.errors import RecipeError
-
             raise RecipeError(
                 f"--fc-layer-params must be positive sizes, got {self.fc_layer_params}"
+            )
+        check_tf_native(self.env_name)
+        if is_tf_native(self.env_name) and (self.driver == "py" or self.actors):
+            # A TF-native environment lives in the graph: a PyDriver (or an actor process)
+            # would step it from Python, one eager call a step, slower than gym itself.
+            raise RecipeError(
+                f"{self.env_name} runs in the graph: it goes with --driver graph and "
+                f"--actors 0, not {'--driver py' if self.driver == 'py' else '--actors N'}"
             )
 
 

@@ -17,12 +17,17 @@ import dataclasses
 import sys
 
 from tfa_recipes.config import LoopConfig, learning_rate_param, param
+from tfa_recipes.envs.names import check_tf_native
 from tfa_recipes.recipe import Recipe
 
 
 @dataclasses.dataclass(frozen=True)
 class Config(LoopConfig):
-    env_name: str = param("gym environment id, loaded with suite_gym", fixed=True)
+    env_name: str = param(
+        "gym environment id, loaded with suite_gym (tf:CartPole-v0 or tf:CartPole-v1: the "
+        "TF-native CartPole, stepped in the graph)",
+        fixed=True,
+    )
     initial_collect_steps: int = param(
         "random-policy steps stored before training (the first sample needs 2)", minimum=1
     )
@@ -39,6 +44,10 @@ class Config(LoopConfig):
         "sample through the notebook's prefetching dataset; false: the same sampler inside "
         "the compiled train step, so a seed's run repeats exactly"
     )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_tf_native(self.env_name)
 
 
 RECIPE = Recipe(

@@ -63,6 +63,7 @@ import dataclasses
 import sys
 
 from tfa_recipes.config import LoopConfig, learning_rate_param, param
+from tfa_recipes.envs.names import is_tf_native
 from tfa_recipes.errors import RecipeError
 from tfa_recipes.recipe import Recipe
 
@@ -98,6 +99,11 @@ class Config(LoopConfig):
             value = getattr(self, name)
             if value > 1:
                 raise RecipeError(f"--{name.replace('_', '-')} must be <= 1, got {value}")
+        if is_tf_native(self.env_name):
+            raise RecipeError(
+                f"--env-name {self.env_name}: the pixel recipe films gym's own CartPole; "
+                "give a gym id (CartPole-v1)"
+            )
 
 
 RECIPE = Recipe(

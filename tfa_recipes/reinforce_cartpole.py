@@ -23,12 +23,17 @@ import dataclasses
 import sys
 
 from tfa_recipes.config import LoopConfig, learning_rate_param, param
+from tfa_recipes.envs.names import check_tf_native
 from tfa_recipes.recipe import Recipe
 
 
 @dataclasses.dataclass(frozen=True)
 class Config(LoopConfig):
-    env_name: str = param("gym environment id, loaded with suite_gym", fixed=True)
+    env_name: str = param(
+        "gym environment id, loaded with suite_gym (tf:CartPole-v0 or tf:CartPole-v1: the "
+        "TF-native CartPole, stepped in the graph)",
+        fixed=True,
+    )
     collect_episodes_per_iteration: int = param("episodes collected per iteration", minimum=1)
     replay_buffer_capacity: int = param(
         "Reverb table size, and the longest episode the observer writes", minimum=1
@@ -37,6 +42,10 @@ class Config(LoopConfig):
     fc_layer_params: tuple[int, ...] = param(
         "hidden Dense layer sizes of the actor network", minimum=1, fixed=True
     )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_tf_native(self.env_name)
 
 
 RECIPE = Recipe(

@@ -13,6 +13,8 @@ from tfa_recipes.blocks import agents, networks, replay
 from tfa_recipes.blocks.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.dqn_cartpole import Config
 from tfa_recipes.envs.gym import load_gym
+from tfa_recipes.envs.names import is_tf_native
+from tfa_recipes.envs.tf_cartpole import load_tf_env
 from tfa_recipes.envs.tf_py import train_environments
 from tfa_recipes.loop import roles
 from tfa_recipes.loop.roles import Parts
@@ -25,15 +27,21 @@ def make_env(config: Config, seed: int):
 
 
 def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
-    # The tutorial drives `env` with a time step of `train_py_env`; one environment does both.
-    train_py_env, train_env = train_environments(
-        env_factory,
-        config.seed,
-        config.env_name,
-        resources,
-        network="the tutorial's Dense Q-network",
-        discrete_actions=True,
-    )
+    if is_tf_native(config.env_name):
+        # In the graph: the driver steps it with no Python per step (the Reverb observer
+        # still leaves the graph to write each item, as the tutorial's table needs).
+        train_py_env, train_env = None, load_tf_env(config.env_name, seed=config.seed)
+    else:
+        # The tutorial drives `env` with a time step of `train_py_env`; one environment
+        # does both.
+        train_py_env, train_env = train_environments(
+            env_factory,
+            config.seed,
+            config.env_name,
+            resources,
+            network="the tutorial's Dense Q-network",
+            discrete_actions=True,
+        )
     agent = make_agent(config, train_env.time_step_spec(), train_env.action_spec())
     rb = replay.reverb_replay(
         agent.collect_data_spec,

@@ -10,10 +10,13 @@ from tf_agents.policies import random_tf_policy
 from tfa_recipes.blocks import agents, networks, replay
 from tfa_recipes.dqn_cartpole_classic import Config
 from tfa_recipes.envs.gym import load_gym
+from tfa_recipes.envs.names import is_tf_native
+from tfa_recipes.envs.tf_cartpole import load_tf_env
 from tfa_recipes.envs.tf_py import train_environments
 from tfa_recipes.loop import roles
 from tfa_recipes.loop.roles import Parts
 from tfa_recipes.run.directory import RunDir
+from tfa_recipes.seeds import LOOP_SEED_OFFSET
 
 
 def make_env(config: Config, seed: int):
@@ -21,14 +24,25 @@ def make_env(config: Config, seed: int):
 
 
 def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
-    _, train_env = train_environments(
-        env_factory,
-        config.seed,
-        config.env_name,
-        resources,
-        network="the notebook's Dense QNetwork",
-        discrete_actions=True,
-    )
+    native = is_tf_native(config.env_name)
+    trackables = {}
+    if native:
+        # The whole loop in the graph: the environment's state and its start states'
+        # generator are variables the checkpoint holds, as is the generator the loop's
+        # exploration and sampling draw from.
+        train_env = load_tf_env(config.env_name, seed=config.seed)
+        generator = tf.random.Generator.from_seed(config.seed + LOOP_SEED_OFFSET)
+        trackables = {"train_env": train_env, "loop_random": generator}
+    else:
+        generator = None
+        _, train_env = train_environments(
+            env_factory,
+            config.seed,
+            config.env_name,
+            resources,
+            network="the notebook's Dense QNetwork",
+            discrete_actions=True,
+        )
     q_net = networks.classic_q_network(
         train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params
     )
@@ -65,7 +79,7 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         initial_collect_driver.run()
         return config.initial_collect_steps
 
-    if config.prefetch_samples:
+    if config.prefetch_samples and not native:
         # Dataset generates trajectories with shape [Bx2x...], as in the notebook. Its
         # threads sample ahead while the driver writes, so which steps a batch holds
         # depends on thread timing: runs of one seed drift apart.
@@ -76,16 +90,22 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
                 )
             )
     else:
-        # The dataset's own map function, called in order after each collect.
+        # The dataset's own map function, called in order after each collect (always with
+        # a TF-native environment: the loop is one graph, and it repeats exactly).
         def experience():
             return replay.InOrderSampler(replay_buffer, batch_size=config.batch_size, num_steps=2)
 
     # The driver's `run` and the train step compiled together, many iterations a call,
     # in the notebook's order (collect, then sample and train).
-    lockstep = roles.GraphIterations(
+    iterations = roles.GraphIterations(
         collect_driver,
         roles.tf_agents_learner(agent, experience),
         steps_per_iteration=config.collect_steps_per_iteration,
         initial=initial_collect,
+        generator=generator,
     )
-    return Parts(agent=agent, iterations=lockstep, trackables={"replay_buffer": replay_buffer})
+    return Parts(
+        agent=agent,
+        iterations=iterations,
+        trackables={"replay_buffer": replay_buffer, **trackables},
+    )

@@ -10,7 +10,7 @@ import gym
 import numpy as np
 from tf_agents.environments import py_environment, suite_gym
 
-from tfa_recipes.envs.names import GYMNASIUM_PREFIX
+from tfa_recipes.envs.names import GYMNASIUM_PREFIX, TF_PREFIX
 from tfa_recipes.errors import RecipeError
 
 # gym 0.23 prints a banner and deprecation warnings on import and on seed(); the stack is
@@ -31,9 +31,18 @@ def load_gym(
     """`suite_gym.load(env_name, ...)`, seeded when `seed` is given.
 
     `gymnasium:<id>` loads Gymnasium's `<id>` instead (`envs.gymnasium.load_gymnasium`);
-    other ids are gym 0.23's, as the tutorials use them. Raises `RecipeError` naming the
-    environment when gym (or Gymnasium) does not know it.
+    `tf:<id>` the TF-native environment (`envs.tf_cartpole`), seen as a Python one (what
+    videos take; training steps it in the graph); other ids are gym 0.23's, as the
+    tutorials use them. Raises `RecipeError` naming the environment when gym (or
+    Gymnasium) does not know it.
     """
+    if env_name.startswith(TF_PREFIX):
+        if max_episode_steps is not None or gym_env_wrappers or env_wrappers or gym_kwargs:
+            raise RecipeError(f"{env_name} is a TF-native environment: it takes no gym options")
+        from tfa_recipes.envs.tf_cartpole import load_tf_env
+        from tfa_recipes.envs.tf_py import TFEnvironmentAsPy
+
+        return TFEnvironmentAsPy(load_tf_env(env_name, seed=0 if seed is None else seed))
     if env_name.startswith(GYMNASIUM_PREFIX):
         from tfa_recipes.envs.gymnasium import load_gymnasium
 

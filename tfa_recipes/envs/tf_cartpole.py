@@ -55,7 +55,7 @@ from tf_agents.environments import tf_environment
 from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
-from tfa_recipes.envs.names import TF_PREFIX
+from tfa_recipes.envs.names import TF_ENVIRONMENTS, check_tf_native
 from tfa_recipes.errors import RecipeError
 
 # gym 0.23's CartPoleEnv.__init__, the derived constants computed as gym computes them so
@@ -73,7 +73,7 @@ X_THRESHOLD = 2.4
 START_LOW, START_HIGH = -0.05, 0.05
 
 # The registered ids' TimeLimits (gym's CartPole-v0 and CartPole-v1 specs).
-MAX_EPISODE_STEPS = {f"{TF_PREFIX}CartPole-v0": 200, f"{TF_PREFIX}CartPole-v1": 500}
+MAX_EPISODE_STEPS = TF_ENVIRONMENTS
 
 _FIRST, _MID, _LAST = (int(t) for t in (ts.StepType.FIRST, ts.StepType.MID, ts.StepType.LAST))
 
@@ -223,11 +223,7 @@ class TFCartPole(tf_environment.TFEnvironment, tf.Module):
 
 def load_tf_env(env_name: str, *, batch_size: int = 1, seed: int = 0) -> TFCartPole:
     """The TF-native environment `env_name` ("tf:CartPole-v0" or "tf:CartPole-v1")."""
-    if env_name not in MAX_EPISODE_STEPS:
-        raise RecipeError(
-            f"unknown TF-native environment {env_name!r}: expected one of "
-            + ", ".join(MAX_EPISODE_STEPS)
-        )
+    check_tf_native(env_name, required=True)
     return TFCartPole(batch_size, max_episode_steps=MAX_EPISODE_STEPS[env_name], seed=seed)
 
 

@@ -63,6 +63,10 @@ class Evaluator:
     the exported policy later (`evaluate`, `--eval-only`) with the run's seed replays its
     last evaluation exactly when the policy is greedy (DQN's). An environment that takes
     no seed is left as it is.
+
+    `tf_env_name`: a TF-native environment (`tf:CartPole-v0`), played as one batch of
+    `num_episodes` copies in the graph, its start states' generator reseeded with `seed`
+    at every call: no Python per step at all.
     """
 
     def __init__(
@@ -70,13 +74,21 @@ class Evaluator:
         env_factory: Callable[[int], py_environment.PyEnvironment],
         num_episodes: int,
         seed: int,
+        *,
+        tf_env_name: str | None = None,
     ) -> None:
+        self.seed, self.num_episodes = seed, num_episodes
+        self._compiled: dict[int, tuple[tf_policy.TFPolicy, Callable]] = {}
+        if tf_env_name is not None:
+            from tfa_recipes.envs.tf_cartpole import load_tf_env
+
+            self._envs: list[_OneEpisode] = []
+            self.tf_env = load_tf_env(tf_env_name, batch_size=num_episodes, seed=seed)
+            return
         envs = [_OneEpisode(env_factory(seed + index)) for index in range(num_episodes)]
-        self._envs, self.seed = envs, seed
+        self._envs = envs
         self.py_env = batched_py_environment.BatchedPyEnvironment(envs, multithreading=False)
         self.tf_env = tf_py_environment.TFPyEnvironment(self.py_env)
-        self.num_episodes = num_episodes
-        self._compiled: dict[int, tuple[tf_policy.TFPolicy, Callable]] = {}
 
     def __call__(self, policy: tf_policy.TFPolicy | Any) -> EvalResult:
         """`policy`: a TFPolicy, or a policy loaded with `tf.saved_model.load`."""
@@ -95,6 +107,9 @@ class Evaluator:
         )
 
     def _reseed(self) -> None:
+        if not self._envs:
+            self.tf_env.generator.reset_from_seed(self.seed)
+            return
         for index, env in enumerate(self._envs):
             try:
                 env.seed(self.seed + index)
@@ -117,8 +132,8 @@ class Evaluator:
             action_step = policy.action(time_step, policy_state)
             next_time_step = env.step(action_step.action)
             running = tf.logical_not(finished)
-            # A copy whose episode has ended is not stepped again (`_OneEpisode`); its
-            # repeated last step is not counted.
+            # A copy whose episode has ended is not stepped again (`_OneEpisode`), or (a
+            # TF-native environment) starts another episode: neither is counted.
             returns += tf.where(running, tf.cast(next_time_step.reward, tf.float32), 0.0)
             lengths += tf.cast(running, tf.int32)
             finished = tf.logical_or(finished, next_time_step.is_last())

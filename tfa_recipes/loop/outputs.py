@@ -9,6 +9,7 @@ import tensorflow as tf
 from tf_agents.policies import py_tf_eager_policy, random_py_policy, tf_policy
 
 from tfa_recipes.blocks.policies import CompiledPyTFEagerPolicy
+from tfa_recipes.envs.names import tf_native_name
 from tfa_recipes.errors import RecipeError, first_line
 from tfa_recipes.loop.evaluation import Evaluator
 from tfa_recipes.output import media
@@ -82,9 +83,13 @@ def evaluate_saved_policy(
         # (truncated variables: IndexError "Read less bytes than requested")
         raise unreadable(error) from None
     try:
-        result = Evaluator(make_env, config.num_eval_episodes, config.seed + EVAL_SEED_OFFSET)(
-            policy
+        evaluator = Evaluator(
+            make_env,
+            config.num_eval_episodes,
+            config.seed + EVAL_SEED_OFFSET,
+            tf_env_name=tf_native_name(config),
         )
+        result = evaluator(policy)
     except (OSError, ValueError, tf.errors.OpError) as error:
         raise unreadable(error) from None
     video = None

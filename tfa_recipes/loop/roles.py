@@ -14,6 +14,7 @@ compiles k steps into one `tf.while_loop`), and `GraphIterations` reuses the lea
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from tf_agents.policies import tf_policy
 from tf_agents.train import actor, learner
 from tf_agents.utils import common
 
+from tfa_recipes.blocks.randomness import drawn_from
 from tfa_recipes.run.checkpoints import ReplayStore
 
 
@@ -202,8 +204,12 @@ class GraphIterations:
         steps_per_iteration: int,
         initial: Callable[[], int] = no_initial_collect,
         max_iterations_per_call: int | None = None,
+        generator: tf.random.Generator | None = None,
     ) -> None:
+        """generator: the loop's randomness (exploration, replay sampling) drawn from it
+        (`blocks.randomness`), so a resumed run draws what an uninterrupted one draws."""
         self.max_iterations_per_call = max_iterations_per_call
+        self._generator = generator
         self._driver = driver
         self._train = train
         self._steps_per_iteration = steps_per_iteration
@@ -236,7 +242,9 @@ class GraphIterations:
     def run(self, iterations: int) -> tuple[int, tf_agent.LossInfo]:
         if self._run_iterations is None:
             self._run_iterations = self._compile()
-        loss = self._run_iterations(tf.constant(iterations))
+        # The first call traces (and a retrace would trace again) inside the substitution.
+        with drawn_from(self._generator) if self._generator else contextlib.nullcontext():
+            loss = self._run_iterations(tf.constant(iterations))
         return iterations * self._steps_per_iteration, tf_agent.LossInfo(loss=loss, extra=())
 
 

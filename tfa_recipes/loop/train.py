@@ -26,6 +26,7 @@ import tensorflow as tf
 from tf_agents.policies import policy_saver
 
 from tfa_recipes.config import dump_config
+from tfa_recipes.envs.names import tf_native_name
 from tfa_recipes.errors import Interrupted, RecipeError, first_line
 from tfa_recipes.loop.evaluation import Evaluator
 from tfa_recipes.loop.faults import is_write_fault, write_fault_line
@@ -126,7 +127,10 @@ class Loop:
             run.metrics_csv, [f"Train{metric.name}" for metric in self.train_metrics]
         )
         self.evaluator = Evaluator(
-            make_env, config.num_eval_episodes, config.seed + EVAL_SEED_OFFSET
+            make_env,
+            config.num_eval_episodes,
+            config.seed + EVAL_SEED_OFFSET,
+            tf_env_name=tf_native_name(config),
         )
         self.train_writer = tf.summary.create_file_writer(str(run.train_dir))
         self.eval_writer = tf.summary.create_file_writer(str(run.eval_dir))

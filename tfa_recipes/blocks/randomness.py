@@ -1,0 +1,48 @@
+"""The randomness of a compiled training loop, drawn from one checkpointed generator.
+
+TF-Agents' pieces draw with `tf.random.uniform`, a stateful op whose state lives in its
+kernel: a fresh process (a resumed run) starts every such stream over, so a resumed run
+explores and samples differently from one that was never interrupted. Traced inside
+`drawn_from(generator)`, the same pieces draw from a `tf.random.Generator` instead, whose
+state is a variable the checkpoint holds: the epsilon-greedy collect policy
+(`EpsilonGreedyPolicy`), the random policy it falls back to (`tensor_spec.sample_spec_nest`)
+and `TFUniformReplayBuffer`'s sampler all call `tf.random.uniform` by that name when they
+are traced, so the one substitution covers them; what they compute is unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import tensorflow as tf
+
+
+@contextlib.contextmanager
+def drawn_from(generator: tf.random.Generator) -> Iterator[None]:
+    """While tracing inside this block, `tf.random.uniform(shape, minval, maxval, dtype)`
+    draws from `generator` (its `seed` and `name` arguments are ignored: the generator's
+    state is the seed)."""
+    original = tf.random.uniform
+
+    def uniform(
+        shape: Any,
+        minval: Any = 0,
+        maxval: Any = None,
+        dtype: Any = tf.float32,
+        seed: Any = None,
+        name: Any = None,
+    ) -> tf.Tensor:
+        dtype = tf.as_dtype(dtype)
+        if maxval is None:
+            if dtype.is_integer:
+                raise ValueError("an integer uniform draw needs maxval")
+            maxval = 1.0
+        return generator.uniform(shape, minval=minval, maxval=maxval, dtype=dtype)
+
+    tf.random.uniform = uniform
+    try:
+        yield
+    finally:
+        tf.random.uniform = original
