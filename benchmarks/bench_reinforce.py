@@ -4,7 +4,9 @@ Both train CartPole-v0 for the tutorial's 250 iterations of 2 episodes with the 
 and its hyperparameters, its evaluations of 10 episodes every 50 iterations included, as
 the tutorial times them. The tutorial's loop is its cells in order: a new `PyDriver` (and
 a new traced policy) per `collect_episode`, a new dataset per train step, eager
-`compute_avg_return`. See timing.py for what the table holds; run it on an idle machine.
+`compute_avg_return`. The recipe runs on gym (its Reverb table and PyDriver) and on
+`tf:CartPole-v0` (the episodes collected in the graph, `loop.roles.GraphEpisodes`). See
+timing.py for what the table holds; run it on an idle machine.
 
     python benchmarks/bench_reinforce.py [--num-iterations 250] [--seed 0]
 """
@@ -110,7 +112,7 @@ def main() -> None:
         __file__,
         __doc__.splitlines()[0],
         tutorial_loop,
-        ("reinforce_cartpole",),
+        ("reinforce_cartpole", ("reinforce_cartpole", "--env-name", "tf:CartPole-v0")),
         default_iterations=250,
         title="CartPole REINFORCE",
     )

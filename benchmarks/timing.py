@@ -50,10 +50,16 @@ def _timed(argv: list[str]) -> tuple[float, int, str, float]:
 
 
 def tutorial_side(script: str, num_iterations: int, seed: int) -> dict:
-    seconds, rss, stdout, load = _timed(
+    return script_side(
         [sys.executable, script, "--side", "tutorial", "--num-iterations", str(num_iterations),
          "--seed", str(seed)]
     )
+
+
+def script_side(argv: list[str]) -> dict:
+    """A side that reports itself (`report`): the tutorial's loop, or a peer's script run by
+    the peer's own Python."""
+    seconds, rss, stdout, load = _timed(argv)
     line = next(line for line in stdout.splitlines() if line.startswith(RESULT_PREFIX))
     figures = json.loads(line[len(RESULT_PREFIX):])
     return {"process": seconds, "rss_mb": rss, "load": load, **figures}

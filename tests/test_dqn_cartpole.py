@@ -219,10 +219,11 @@ def test_a_run_stopped_by_bad_input_leaves_no_directory_behind(tmp_path):
         result = run_cli(RECIPE, "--env-name", "NoSuchEnv-v0", "--run-dir", str(run_dir))
         assert result.returncode == 2, result.stderr[-2000:]
     assert not created.exists()
-    # A directory the user made is theirs: only the run's own marker files are added (the
-    # lock file stays: deleting it on release would race a process opening it).
+    # A directory the user made is theirs: only the run's marker and lock are added (the
+    # lock file stays: deleting it on release would race a process opening it); the
+    # provenance waits until the run goes on.
     names = {path.name for path in existing.iterdir()}
-    assert names == {"run.json", "command.txt", "versions.json", ".lock"}
+    assert names == {"run.json", ".lock"}
 
 
 def test_run_directory_of_another_recipe_is_refused(tmp_path):

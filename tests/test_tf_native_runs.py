@@ -87,3 +87,41 @@ def test_what_a_tf_native_environment_cannot_do_is_one_line(flags, expected):
     assert_one_line_error(
         batched("tfa_recipes.dqn_cartpole", REFUSED, run_dirs=True)[flags], expected
     )
+
+
+REINFORCE = "tfa_recipes.reinforce_cartpole"
+REINFORCE_TINY = (
+    "--env-name", "tf:CartPole-v0", "--log-interval", "5", "--eval-interval", "10",
+    "--checkpoint-interval", "10", "--num-eval-episodes", "3", "--num-video-episodes", "0",
+)
+
+
+@pytest.fixture(scope="module")
+def reinforce_uninterrupted(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("tf") / "reinforce"
+    result = run_cli(REINFORCE, *REINFORCE_TINY, "--num-iterations", "30",
+                     "--run-dir", str(run_dir))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
+
+
+def test_reinforce_collects_whole_episodes_in_the_graph(reinforce_uninterrupted):
+    summary = read_summary(reinforce_uninterrupted)
+    assert summary["iterations"] == 30
+    # Two episodes an iteration, each at least 8 steps on CartPole (a fall takes that long).
+    assert summary["environment_steps"] >= 30 * 2 * 8
+    assert [row[0] for row in summary["evaluations"]] == [0, 10, 20, 30]
+
+
+def test_reinforce_repeats_and_resumes_exactly(reinforce_uninterrupted, tmp_path):
+    run_dir = tmp_path / "run"
+    first = run_cli(REINFORCE, *REINFORCE_TINY, "--num-iterations", "10", "--run-dir",
+                    str(run_dir))
+    assert first.returncode == 0, first.stderr[-3000:]
+    resumed = run_cli(REINFORCE, *REINFORCE_TINY, "--num-iterations", "30", "--run-dir",
+                      str(run_dir))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from iteration 10 " in resumed.stdout
+    assert metrics_without_wall_time(run_dir) == metrics_without_wall_time(
+        reinforce_uninterrupted
+    )

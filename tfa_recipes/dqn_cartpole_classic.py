@@ -40,6 +40,11 @@ class Config(LoopConfig):
     fc_layer_params: tuple[int, ...] = param(
         "hidden Dense layer sizes of the Q-network", minimum=1, fixed=True
     )
+    jit_compile: bool = param(
+        "with a tf: environment, compile the loop with XLA (its replay is then a ring buffer "
+        "without TFUniformReplayBuffer's CriticalSection, which XLA cannot compile); gym "
+        "environments are stepped in Python, outside what XLA compiles"
+    )
     prefetch_samples: bool = param(
         "sample through the notebook's prefetching dataset; false: the same sampler inside "
         "the compiled train step, so a seed's run repeats exactly"

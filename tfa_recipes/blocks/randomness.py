@@ -5,9 +5,12 @@ kernel: a fresh process (a resumed run) starts every such stream over, so a resu
 explores and samples differently from one that was never interrupted. Traced inside
 `drawn_from(generator)`, the same pieces draw from a `tf.random.Generator` instead, whose
 state is a variable the checkpoint holds: the epsilon-greedy collect policy
-(`EpsilonGreedyPolicy`), the random policy it falls back to (`tensor_spec.sample_spec_nest`)
-and `TFUniformReplayBuffer`'s sampler all call `tf.random.uniform` by that name when they
-are traced, so the one substitution covers them; what they compute is unchanged.
+(`EpsilonGreedyPolicy`), the random policy it falls back to (`tensor_spec.sample_spec_nest`),
+`TFUniformReplayBuffer`'s sampler (and `RingReplayBuffer`'s), and TensorFlow Probability's
+stateful seeds (`samplers.sanitize_seed`) all call `tf.random.uniform` by that name when
+they are traced, and TFP's `Categorical.sample()` without a stateless seed (REINFORCE's
+collect policy) calls `tf.random.categorical`: the two substitutions cover them, and what
+they compute is unchanged (the same distributions, drawn from the generator's stream).
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import tensorflow as tf
 
 @contextlib.contextmanager
 def drawn_from(generator: tf.random.Generator) -> Iterator[None]:
-    """While tracing inside this block, `tf.random.uniform(shape, minval, maxval, dtype)`
-    draws from `generator` (its `seed` and `name` arguments are ignored: the generator's
-    state is the seed)."""
+    """While tracing inside this block, `tf.random.uniform(shape, minval, maxval, dtype)` and
+    `tf.random.categorical(logits, num_samples, dtype)` draw from `generator` (their `seed`
+    and `name` arguments are ignored: the generator's state is the seed)."""
     original = tf.random.uniform
 
     def uniform(
@@ -41,8 +44,20 @@ def drawn_from(generator: tf.random.Generator) -> Iterator[None]:
             maxval = 1.0
         return generator.uniform(shape, minval=minval, maxval=maxval, dtype=dtype)
 
-    tf.random.uniform = uniform
+    def categorical(
+        logits: Any, num_samples: Any, dtype: Any = None, seed: Any = None, name: Any = None
+    ) -> tf.Tensor:
+        return tf.random.stateless_categorical(
+            logits, num_samples, seed=generator.make_seeds(1)[:, 0], dtype=dtype
+        )
+
+    original_categorical = tf.random.categorical
+    # `tf.random` and `tf.compat.v2.random` are two module objects with the same functions.
+    modules = (tf.random, tf.compat.v2.random)
+    for module in modules:
+        module.uniform, module.categorical = uniform, categorical
     try:
         yield
     finally:
-        tf.random.uniform = original
+        for module in modules:
+            module.uniform, module.categorical = original, original_categorical

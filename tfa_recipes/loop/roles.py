@@ -28,6 +28,7 @@ from tf_agents.policies import tf_policy
 from tf_agents.train import actor, learner
 from tf_agents.utils import common
 
+from tfa_recipes.blocks import episodes
 from tfa_recipes.blocks.randomness import drawn_from
 from tfa_recipes.run.checkpoints import ReplayStore
 
@@ -205,10 +206,14 @@ class GraphIterations:
         initial: Callable[[], int] = no_initial_collect,
         max_iterations_per_call: int | None = None,
         generator: tf.random.Generator | None = None,
+        jit_compile: bool = False,
     ) -> None:
         """generator: the loop's randomness (exploration, replay sampling) drawn from it
-        (`blocks.randomness`), so a resumed run draws what an uninterrupted one draws."""
+        (`blocks.randomness`), so a resumed run draws what an uninterrupted one draws.
+        jit_compile: compile the iterations with XLA (everything in them must be in the
+        graph, with no CriticalSection: a TF-native environment, `RingReplayBuffer`)."""
         self.max_iterations_per_call = max_iterations_per_call
+        self._jit_compile = jit_compile
         self._generator = generator
         self._driver = driver
         self._train = train
@@ -221,7 +226,7 @@ class GraphIterations:
         train_step = self._train.learner.single_train_step
 
         # AutoGraph off, as `common.function` has it: TF-Agents' code is written for graphs.
-        @common.function
+        @common.function(jit_compile=self._jit_compile)
         def run_iterations(iterations):
             def body(i, _):
                 driver.run()
@@ -246,6 +251,58 @@ class GraphIterations:
         with drawn_from(self._generator) if self._generator else contextlib.nullcontext():
             loss = self._run_iterations(tf.constant(iterations))
         return iterations * self._steps_per_iteration, tf_agent.LossInfo(loss=loss, extra=())
+
+
+class GraphEpisodes:
+    """REINFORCE's iteration in the graph, many per compiled call: a batch of episodes from
+    a TF-native environment (`blocks.episodes.collect_episodes`), one of them picked and
+    trained on (the tutorial's `sample_batch_size=1` from a table it then clears), with the
+    loop's randomness drawn from `generator` (`blocks.randomness`)."""
+
+    def __init__(
+        self,
+        env: Any,
+        agent: tf_agent.TFAgent,
+        *,
+        generator: tf.random.Generator,
+        max_iterations_per_call: int | None = None,
+    ) -> None:
+        self.max_iterations_per_call = max_iterations_per_call
+        self._env, self._agent, self._generator = env, agent, generator
+        self._run_iterations = None
+
+    def _compile(self) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
+        env, agent = self._env, self._agent
+        # A boundary after the longest episode, and one spare step.
+        max_length = env.max_episode_steps + 2
+
+        @common.function
+        def run_iterations(iterations):
+            def body(i, steps, _):
+                trajectories, lengths = episodes.collect_episodes(
+                    env, agent.collect_policy, agent.collect_data_spec, max_length
+                )
+                episode, _ = episodes.one_episode(trajectories, lengths)
+                loss = agent.train(episode).loss
+                return i + 1, steps + tf.reduce_sum(lengths - 1), loss
+
+            first = body(tf.constant(0), tf.constant(0), tf.constant(0.0))
+            _, steps, loss = tf.while_loop(
+                lambda i, *_: i < iterations, body, first, parallel_iterations=1
+            )
+            return steps, loss
+
+        return run_iterations
+
+    def initial_collect(self) -> int:
+        return 0
+
+    def run(self, iterations: int) -> tuple[int, tf_agent.LossInfo]:
+        if self._run_iterations is None:
+            self._run_iterations = self._compile()
+        with drawn_from(self._generator):
+            steps, loss = self._run_iterations(tf.constant(iterations))
+        return int(steps), tf_agent.LossInfo(loss=loss, extra=())
 
 
 class SerialIterations:

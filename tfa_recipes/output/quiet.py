@@ -16,6 +16,8 @@ warning (or a Reverb error) still shows:
   `arg_0_step_type`", one line per argument of each function `PolicySaver` exports.
 - `tf_agents.train.Learner`'s two warnings that its own checkpoints and its optimizer
   variable trace are off: the loop checkpoints the agent with everything else it saves.
+- XLA's notices when a TF-native loop compiles ("Compiled cluster using XLA!", absl's
+  "All log messages before absl::InitializeLog()").
 - `nested_structure_coder`'s UserWarning that loading a saved policy needs TF Probability's
   `Deterministic_ACTTypeSpec` registered (importing tf_agents registers it).
 """
@@ -54,6 +56,13 @@ _REVERB_PROGRESS_MESSAGES = (
 REVERB_PROGRESS = re.compile(
     r"\[reverb/cc/[^\]]+\] +(?:" + "|".join(_REVERB_PROGRESS_MESSAGES) + ")"
 )
+# XLA's own log lines (absl's C++ logging, which TF_CPP_MIN_LOG_LEVEL does not reach) when a
+# TF-native loop compiles: each is said once a process and asks nothing of the user.
+XLA_NOTICES = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to "
+    r"STDERR|I\d{4} [\d:.]+ +\d+ device_compiler\.h:\d+\] Compiled cluster using XLA!"
+)
+STDERR_NOISE = re.compile(rf"{REVERB_PROGRESS.pattern}|{XLA_NOTICES.pattern}")
 # (logger name, message pattern) of log records that say nothing a user can act on.
 LOG_NOISE = (
     ("tensorflow", re.compile(r"From .*: calling foldr_v2 \(from tensorflow\.python\.ops\.func"
@@ -125,7 +134,7 @@ def hidden(*, verbose: bool = False) -> Iterator[None]:
     for logger, log_filter in filters:
         logger.addFilter(log_filter)
     try:
-        with warnings.catch_warnings(), _stderr_lines_hidden(REVERB_PROGRESS):
+        with warnings.catch_warnings(), _stderr_lines_hidden(STDERR_NOISE):
             for message, category, module in WARNING_NOISE:
                 warnings.filterwarnings("ignore", message, category, module)
             yield
