@@ -47,9 +47,14 @@ def drawn_from(generator: tf.random.Generator) -> Iterator[None]:
     def categorical(
         logits: Any, num_samples: Any, dtype: Any = None, seed: Any = None, name: Any = None
     ) -> tf.Tensor:
-        return tf.random.stateless_categorical(
-            logits, num_samples, seed=generator.make_seeds(1)[:, 0], dtype=dtype
-        )
+        # The Gumbel-max trick (argmax of logits plus Gumbel noise draws each class with its
+        # softmax probability): `stateless_categorical` has no XLA kernel, this has.
+        logits = tf.convert_to_tensor(logits)
+        shape = tf.concat([tf.shape(logits)[:1], [num_samples], tf.shape(logits)[1:]], 0)
+        tiny = tf.experimental.numpy.finfo(logits.dtype.as_numpy_dtype).tiny
+        uniform = generator.uniform(shape, minval=tiny, maxval=1.0, dtype=logits.dtype)
+        gumbel = -tf.math.log(-tf.math.log(uniform))
+        return tf.argmax(logits[:, None, :] + gumbel, axis=-1, output_type=dtype or tf.int64)
 
     original_categorical = tf.random.categorical
     # `tf.random` and `tf.compat.v2.random` are two module objects with the same functions.

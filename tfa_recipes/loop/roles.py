@@ -276,12 +276,19 @@ class GraphEpisodes:
         # A boundary after the longest episode, and one spare step.
         max_length = env.max_episode_steps + 2
 
+        # The collection compiles with XLA (its shapes are static: a batch of episodes of
+        # at most `max_length`); the update takes the picked episode at its own length,
+        # which XLA would compile anew for every length, so it stays a graph.
+        @tf.function(jit_compile=True, autograph=False)
+        def collect():
+            return episodes.collect_episodes(
+                env, agent.collect_policy, agent.collect_data_spec, max_length
+            )
+
         @common.function
         def run_iterations(iterations):
             def body(i, steps, _):
-                trajectories, lengths = episodes.collect_episodes(
-                    env, agent.collect_policy, agent.collect_data_spec, max_length
-                )
+                trajectories, lengths = collect()
                 episode, _ = episodes.one_episode(trajectories, lengths)
                 loss = agent.train(episode).loss
                 return i + 1, steps + tf.reduce_sum(lengths - 1), loss
