@@ -163,7 +163,7 @@ def floor_update(batch):
         with tf.GradientTape() as tape:
             chosen = tf.gather(q(layers, first), action, batch_dims=1)
             loss = tf.reduce_mean(tf.square(td_target - chosen))
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         for online, copy in zip(variables, target[0].variables + target[1].variables,
                                 strict=True):
             copy.assign(online)

@@ -8,7 +8,7 @@ import math
 import gymnasium
 import numpy as np
 import pytest
-from cli_checks import assert_one_line_error
+from cli_checks import assert_one_line_error, run_cli_batch
 from tf_agents.environments import utils as env_utils
 from tf_agents.specs import array_spec
 from tf_agents.trajectories import time_step as ts
@@ -165,13 +165,28 @@ UNREADABLE = (
 )
 
 
-@pytest.mark.parametrize("module", ["tfa_recipes.dqn_cartpole", "tfa_recipes.reinforce_cartpole"])
+MODULES = ("tfa_recipes.dqn_cartpole", "tfa_recipes.reinforce_cartpole")
+
+
+@pytest.fixture(scope="module")
+def unreadable(tmp_path_factory) -> dict:
+    """Each case's run directory and result, the commands run in one process."""
+    folder = tmp_path_factory.mktemp("unreadable")
+    cases = [(module, flags) for module in MODULES for flags, _ in UNREADABLE]
+    run_dirs = [folder / f"case{index}" for index in range(len(cases))]
+    results = run_cli_batch([
+        (module, [*flags, "--num-iterations", "2", "--run-dir", str(run_dir)])
+        for (module, flags), run_dir in zip(cases, run_dirs, strict=True)
+    ])
+    return dict(zip(cases, zip(run_dirs, results, strict=True), strict=True))
+
+
+@pytest.mark.parametrize("module", MODULES)
 @pytest.mark.parametrize("flags, expected", UNREADABLE)
 def test_observations_a_dense_network_cannot_read_are_one_line_and_leave_nothing(
-    module, flags, expected, tmp_path
+    unreadable, module, flags, expected
 ):
-    run_dir = tmp_path / "run"
-    result = run_cli(module, *flags, "--num-iterations", "2", "--run-dir", str(run_dir))
+    run_dir, result = unreadable[(module, flags)]
     assert_one_line_error(result, f"reads one vector of floats per observation; {flags[1]} has "
                                   f"{expected}")
     assert not run_dir.exists()

@@ -25,7 +25,7 @@ def metrics_without_wall_time(run_dir) -> list[list[str]]:
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("tf") / "run"
-    result = run_cli(CLASSIC, *TINY, "--num-iterations", "600", "--num-video-episodes", "1",
+    result = run_cli(CLASSIC, *TINY, "--num-iterations", "400", "--num-video-episodes", "1",
                      "--run-dir", str(run_dir))
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
@@ -33,8 +33,8 @@ def uninterrupted(tmp_path_factory):
 
 def test_a_tf_native_run_writes_what_a_gym_run_writes(uninterrupted):
     summary = read_summary(uninterrupted)
-    assert summary["iterations"] == 600 and summary["environment_steps"] == 100 + 600
-    assert [row[0] for row in summary["evaluations"]] == [0, 200, 400, 600]
+    assert summary["iterations"] == 400 and summary["environment_steps"] == 100 + 400
+    assert [row[0] for row in summary["evaluations"]] == [0, 200, 400]
     assert json.loads((uninterrupted / "config.json").read_text())["env_name"] == "tf:CartPole-v0"
     for name in ("returns.png", "loss.png", "trained-agent.mp4", "random-agent.mp4"):
         assert (uninterrupted / name).stat().st_size > 0, name
@@ -43,18 +43,18 @@ def test_a_tf_native_run_writes_what_a_gym_run_writes(uninterrupted):
 
 def test_the_same_seed_gives_the_same_metrics(uninterrupted, tmp_path):
     again = tmp_path / "run"
-    result = run_cli(CLASSIC, *TINY, "--num-iterations", "600", "--run-dir", str(again))
+    result = run_cli(CLASSIC, *TINY, "--num-iterations", "400", "--run-dir", str(again))
     assert result.returncode == 0, result.stderr[-3000:]
     assert metrics_without_wall_time(again) == metrics_without_wall_time(uninterrupted)
 
 
 def test_a_resumed_run_ends_where_an_uninterrupted_one_ends(uninterrupted, tmp_path):
-    """Stopped at 200 (as an interrupt stops, with a checkpoint), then resumed to 600: the
+    """Stopped at 200 (as an interrupt stops, with a checkpoint), then resumed to 400: the
     environment's episodes, the exploration and the replay samples go on as they would."""
     run_dir = tmp_path / "run"
     first = run_cli(CLASSIC, *TINY, "--num-iterations", "200", "--run-dir", str(run_dir))
     assert first.returncode == 0, first.stderr[-3000:]
-    resumed = run_cli(CLASSIC, *TINY, "--num-iterations", "600", "--run-dir", str(run_dir))
+    resumed = run_cli(CLASSIC, *TINY, "--num-iterations", "400", "--run-dir", str(run_dir))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming from iteration 200 (300 environment steps)" in resumed.stdout
     assert metrics_without_wall_time(run_dir) == metrics_without_wall_time(uninterrupted)

@@ -143,7 +143,7 @@ def test_calls_are_capped_where_a_role_says_so(run):
 class ScriptedEvaluator:
     """Evaluations that return 10, 20, 30, ... in turn (the fake lockstep does not train)."""
 
-    def __init__(self, make_env, num_episodes, seed) -> None:
+    def __init__(self, make_env, num_episodes, seed, **options) -> None:
         self.calls = 0
 
     def __call__(self, policy) -> EvalResult:

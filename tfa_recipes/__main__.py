@@ -11,7 +11,9 @@ from tfa_recipes.registry import RECIPES, descriptions, get
 USAGE = (
     "usage: python -m tfa_recipes list\n"
     "       python -m tfa_recipes <recipe> [flags]      (same as python -m tfa_recipes.<recipe>)\n"
-    "       python -m tfa_recipes evaluate --run-dir DIR [flags]"
+    "       python -m tfa_recipes evaluate --run-dir DIR [flags]\n"
+    "       python -m tfa_recipes aggregate RUN... [--out DIR]   (runs of one recipe, or a "
+    "seed group)"
 )
 
 
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command == "evaluate":
             return _evaluate(rest)
+        if command == "aggregate":
+            return _aggregate(rest)
         return get(command).main(rest)
     except RecipeError as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
@@ -62,6 +66,44 @@ def _evaluate(argv: list[str]) -> int:
             "no policy to evaluate: its results are in its summary.json and videos"
         )
     return recipe.main([*argv, "--eval-only"])
+
+
+def _aggregate(argv: list[str]) -> int:
+    """aggregate.json, aggregate.csv and returns.png over finished runs of one recipe (made
+    one by one, or a seed group's `seed<k>/` folders), in --out (default: the group, or the
+    runs' common parent folder)."""
+    import argparse
+    import os
+    from pathlib import Path
+
+    from tfa_recipes.output.aggregate import aggregate
+    from tfa_recipes.run.directory import RunDir
+
+    parser = argparse.ArgumentParser(prog="python -m tfa_recipes aggregate", add_help=False)
+    parser.add_argument("runs", nargs="*", type=Path)
+    parser.add_argument("--out", type=Path)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown or not args.runs:
+        raise RecipeError("aggregate takes run directories (or a seed group) and --out DIR"
+                          + (f", not {' '.join(unknown)}" if unknown else ""))
+    runs = []
+    for path in args.runs:
+        members = sorted(path.glob("seed*/run.json"))
+        runs += [RunDir(marker.parent) for marker in members] or [RunDir(path)]
+    names = {run.recipe() for run in runs}
+    if None in names:
+        missing = next(run.path for run in runs if run.recipe() is None)
+        raise RecipeError(f"{missing} is not a tfa_recipes run directory")
+    if len(names) != 1:
+        raise RecipeError(f"aggregate takes runs of one recipe, got {', '.join(sorted(names))}")
+    out = args.out or Path(os.path.commonpath([run.path.resolve().parent for run in runs]))
+    result = aggregate(runs, get(names.pop()), out)
+    final = result["final"]
+    print(f"{result['seeds']} runs: final Average Return IQM {final['iqm']:.1f} "
+          f"[{final['iqm_ci'][0]:.1f}, {final['iqm_ci'][1]:.1f}], mean {final['mean']:.1f}, "
+          f"median {final['median']:.1f}; {result['reached_bar']} reached {result['bar']}; "
+          f"outputs in {out}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -16,10 +16,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from tfa_recipes.argv import without_flags
 from tfa_recipes.config import build_config, field_types, flag_name, read_recipe_file, recipe_file
 from tfa_recipes.distributed.flags import DEFAULT_CONNECT_TIMEOUT, RoleFlags
 from tfa_recipes.errors import Interrupted, RecipeError
 from tfa_recipes.output import quiet
+from tfa_recipes.run.group import default_jobs, group_path, parse_seeds, run_group
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -109,7 +111,31 @@ def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentPars
     )
     if recipe.distributed:
         _add_role_flags(parser)
+    _add_group_flags(parser)
     return parser
+
+
+def _add_group_flags(parser: argparse.ArgumentParser) -> None:
+    """A seed group (`run.group`): several seeds, one command, one aggregate."""
+    parser.add_argument(
+        "--seeds",
+        type=parse_seeds,
+        help="train these seeds as one group (a range such as 0-4, or a list such as 0,3,7), "
+        "each an ordinary run in RUN/seed<k>/, and report them together: aggregate.json "
+        "(mean, median, IQM with 95%% bootstrap intervals), aggregate.csv, returns.png "
+        "(default RUN: runs/<recipe>/<timestamp>_seeds<seeds>)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        help="with --seeds: seeds trained at once (default: what the cores and memory allow)",
+    )
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise RecipeError(f"--jobs must be a number >= 1, got {text!r}")
+    return int(text)
 
 
 def _add_role_flags(parser: argparse.ArgumentParser) -> None:
@@ -187,6 +213,10 @@ def _parse_recipe(recipe: Any, argv: list[str]) -> int:
     args = build_parser(recipe, defaults).parse_args(argv)
     if args.best and not args.eval_only:
         raise RecipeError("--best goes with --eval-only")
+    if args.seeds is not None:
+        return _run_group(recipe, defaults, args, argv)
+    if args.jobs is not None:
+        raise RecipeError("--jobs goes with --seeds")
     overrides = _overrides(recipe, args)
     # Every value is checked now, before TensorFlow loads (a resume checks again, with the
     # run's saved config under the flags).
@@ -220,13 +250,39 @@ def _run_recipe(recipe, overrides, args, flags, command: list[str], argv: list[s
     return 0
 
 
+def _run_group(recipe: Any, defaults: dict[str, Any], args: argparse.Namespace,
+               argv: list[str]) -> int:
+    clashes = [flag for flag, given in (("--seed", "seed" in vars(args)),
+                                        ("--eval-only", args.eval_only),
+                                        ("--role", getattr(args, "role", None)),
+                                        ("--actors", bool(getattr(args, "actors", 0))))
+               if given]
+    if clashes:
+        raise RecipeError(f"--seeds trains each seed in its own run: it goes without "
+                          f"{clashes[0]}")
+    overrides = _overrides(recipe, args)
+    # Every value is checked once here, for every seed.
+    for seed in args.seeds:
+        build_config(recipe.config_cls, {**defaults, **overrides, "seed": seed})
+    group = args.run_dir or group_path(recipe.name, args.seeds)
+    flags = without_flags(argv, ("--seeds", "--jobs", "--run-dir"))
+
+    def aggregate(runs, out):
+        from tfa_recipes.output.aggregate import aggregate as aggregate_runs
+
+        return aggregate_runs(runs, recipe, out)
+
+    return run_group(recipe, flags, args.seeds, group, args.jobs or default_jobs(),
+                     aggregate=aggregate)
+
+
 def _no_run_dir() -> NoReturn:
     raise RecipeError("--eval-only needs --run-dir naming a finished run")
 
 
 def _report_evaluation(evaluated: Any, *, best: bool) -> int:
     if evaluated.unwritable is not None:
-        skipped = " and without its video" if evaluated.config.num_video_episodes == 0 else ""
+        skipped = " and without its video" if evaluated.config.num_video_episodes else ""
         print(
             f"{evaluated.run.path} cannot be written ({evaluated.unwritable}): evaluating it "
             f"without a lock{skipped}"

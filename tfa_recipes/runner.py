@@ -38,6 +38,7 @@ class Trained:
 @dataclass(frozen=True)
 class Evaluated:
     run: RunDir
+    # The run's config under the caller's overrides (its video episodes as asked).
     config: Any
     average_return: float
     # The video of the evaluated policy, or None (no video episodes, a read-only run).
@@ -98,9 +99,11 @@ def evaluate(
 
     with open_run(recipe, overrides, run_dir, purpose="evaluate") as opened:
         config, unwritable = opened.config, opened.lock.unwritable
-        if unwritable is not None:
-            config = dataclasses.replace(config, num_video_episodes=0)
-        average_return, video = evaluate_saved_policy(recipe, config, opened.run, best=best)
+        # A run that cannot be written is evaluated without its video.
+        filmed = config if unwritable is None else dataclasses.replace(
+            config, num_video_episodes=0
+        )
+        average_return, video = evaluate_saved_policy(recipe, filmed, opened.run, best=best)
     return Evaluated(opened.run, config, average_return, video, unwritable)
 
 

@@ -14,15 +14,17 @@ from tf_agents.experimental.distributed import reverb_variable_container
 from tf_agents.policies import random_py_policy
 from tf_agents.train import actor as tf_actor
 
-from tfa_recipes.blocks import replay
 from tfa_recipes.blocks.policies import CompiledPyTFEagerPolicy
-from tfa_recipes.distributed.agent import VARIABLES_TABLE, agent_for, policy_variables
-from tfa_recipes.distributed.network import wait_for_server
+from tfa_recipes.distributed.agent import (
+    VARIABLES_TABLE,
+    agent_for,
+    joined_table,
+    policy_variables,
+)
 from tfa_recipes.distributed.watch import FinishedWatch
 from tfa_recipes.loop import roles
 from tfa_recipes.loop.signals import StopRequest
 from tfa_recipes.run.directory import RunDir
-from tfa_recipes.run.lifecycle import refuse_changes_from_saved
 from tfa_recipes.seeds import ACTOR_SEED_OFFSET, set_seeds
 
 
@@ -41,14 +43,7 @@ def run_actor(
     seed = config.seed + ACTOR_SEED_OFFSET + actor_id
     set_seeds(seed)
     env, agent = agent_for(recipe, config, seed)
-    wait_for_server(address, connect_timeout)
-    refuse_changes_from_saved(recipe, config, run)
-    table = replay.remote_replay(
-        agent.collect_data_spec,
-        address=address,
-        sequence_length=fleet.sequence_length,
-        write=True,
-    )
+    table = joined_table(recipe, config, run, agent, address, connect_timeout, write=True)
     # The agent's own counter: a collect policy whose epsilon decays with the train step
     # (Breakout's) follows the learner's.
     train_step = agent.train_step_counter

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tfa_recipes.argv import without_flags
 from tfa_recipes.distributed.flags import parse_address
 from tfa_recipes.distributed.network import free_port, refuse_port_in_use, wait_for_server
 from tfa_recipes.distributed.watchdog import LAUNCHER_PID_ENV
@@ -106,17 +107,7 @@ def describe_exit(code: int) -> str:
 def role_argv(recipe, argv: Sequence[str], run: RunDir, address: str, role: str) -> list[str]:
     """The launcher's own command line for one role: the same flags (so the same config),
     the run directory and the server's address."""
-    kept, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg in ("--run-dir", "--replay-address"):
-            skip = True
-            continue
-        if arg.startswith(("--run-dir=", "--replay-address=")):
-            continue
-        kept.append(arg)
+    kept = without_flags(argv, ("--run-dir", "--replay-address"))
     return [
         sys.executable, "-m", recipe.module, *kept,
         "--run-dir", str(run.path), "--replay-address", address, "--role", role,

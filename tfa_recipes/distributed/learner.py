@@ -19,14 +19,13 @@ from tfa_recipes.distributed.agent import (
     VARIABLES_TABLE,
     agent_for,
     eval_policy,
+    joined_table,
     policy_variables,
 )
-from tfa_recipes.distributed.network import wait_for_server
 from tfa_recipes.errors import RecipeError
 from tfa_recipes.loop import roles
 from tfa_recipes.loop.roles import Parts
 from tfa_recipes.run.directory import RunDir
-from tfa_recipes.run.lifecycle import refuse_changes_from_saved
 
 
 class RemoteLearner:
@@ -100,13 +99,8 @@ def learner_parts(
     fleet = recipe.built_by().fleet(config)
     env, agent = agent_for(recipe, config, config.seed)
     resources.callback(env.close)
-    wait_for_server(address, connect_timeout)
-    refuse_changes_from_saved(recipe, config, run)
-    table = replay.remote_replay(
-        agent.collect_data_spec,
-        address=address,
-        sequence_length=fleet.sequence_length,
-        checkpoint_dir=run.replay_dir,
+    table = joined_table(
+        recipe, config, run, agent, address, connect_timeout, checkpoint_dir=run.replay_dir
     )
     resources.callback(table.close)
     learner = roles.tf_agents_learner(
