@@ -76,7 +76,7 @@ def _aggregate(argv: list[str]) -> int:
     import os
     from pathlib import Path
 
-    from tfa_recipes.output.aggregate import aggregate
+    from tfa_recipes.output.aggregate import aggregate, summary_line
     from tfa_recipes.run.directory import RunDir
 
     parser = argparse.ArgumentParser(prog="python -m tfa_recipes aggregate", add_help=False)
@@ -98,11 +98,7 @@ def _aggregate(argv: list[str]) -> int:
         raise RecipeError(f"aggregate takes runs of one recipe, got {', '.join(sorted(names))}")
     out = args.out or Path(os.path.commonpath([run.path.resolve().parent for run in runs]))
     result = aggregate(runs, get(names.pop()), out)
-    final = result["final"]
-    print(f"{result['seeds']} runs: final Average Return IQM {final['iqm']:.1f} "
-          f"[{final['iqm_ci'][0]:.1f}, {final['iqm_ci'][1]:.1f}], mean {final['mean']:.1f}, "
-          f"median {final['median']:.1f}; {result['reached_bar']} reached {result['bar']}; "
-          f"outputs in {out}")
+    print(f"{result['seeds']} runs: {summary_line(result)}; outputs in {out}")
     return 0
 
 

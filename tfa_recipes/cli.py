@@ -269,8 +269,9 @@ def _run_group(recipe: Any, defaults: dict[str, Any], args: argparse.Namespace,
 
     def aggregate(runs, out):
         from tfa_recipes.output.aggregate import aggregate as aggregate_runs
+        from tfa_recipes.output.aggregate import summary_line
 
-        return aggregate_runs(runs, recipe, out)
+        return summary_line(aggregate_runs(runs, recipe, out))
 
     return run_group(recipe, flags, args.seeds, group, args.jobs or default_jobs(),
                      aggregate=aggregate)

@@ -104,6 +104,19 @@ def aggregate(runs: Sequence[RunDir], recipe: Any, out: Path) -> dict[str, Any]:
     return result
 
 
+def summary_line(result: dict[str, Any]) -> str:
+    """The aggregate in one line: the final return's IQM with its interval, the mean, and
+    (when the tutorial publishes a return) how many seeds reached it."""
+    final = result["final"]
+    line = (
+        f"final Average Return IQM {final['iqm']:.1f} [{final['iqm_ci'][0]:.1f}, "
+        f"{final['iqm_ci'][1]:.1f}], mean {final['mean']:.1f}, median {final['median']:.1f}"
+    )
+    if result["bar"] is not None:
+        line += f"; {result['reached_bar']} of {result['seeds']} reached {result['bar']:g}"
+    return line
+
+
 def _curve(seeds: Sequence[dict[str, Any]]) -> list[dict[str, float]]:
     by_iteration: dict[int, list[float]] = {}
     for seed in seeds:

@@ -124,11 +124,12 @@ def run_group(
     jobs: int,
     *,
     out: Callable[[str], None] = print,
-    aggregate: Callable[[Sequence[RunDir], Path], dict[str, Any]] | None = None,
+    aggregate: Callable[[Sequence[RunDir], Path], str] | None = None,
 ) -> int:
     """Train `seeds` of `recipe` with the command-line `flags` (the group's, without
     --seeds, --jobs, --seed and --run-dir) in `group`; the exit code (0, 1 if a seed
-    failed, 130 after Ctrl-C)."""
+    failed, 130 after Ctrl-C). `aggregate(runs, group)` reports the finished seeds and
+    returns its one-line summary."""
     group_dir = RunDir(group)
     with RunLock(group_dir):
         claim_group(group, recipe.name)
@@ -151,12 +152,8 @@ def run_group(
         finished = [m for m in members if m.code == 0]
         failed = [m for m in members if m.code not in (0, None)]
         if finished and aggregate is not None:
-            result = aggregate([m.run for m in finished], group)
-            final = result["final"]
-            out(f"done: {len(finished)} of {len(members)} seeds; final Average Return IQM "
-                f"{final['iqm']:.1f} [{final['iqm_ci'][0]:.1f}, {final['iqm_ci'][1]:.1f}], "
-                f"mean {final['mean']:.1f}; {result['reached_bar']} reached "
-                f"{result['bar']}; outputs in {group}")
+            line = aggregate([m.run for m in finished], group)
+            out(f"done: {len(finished)} of {len(members)} seeds; {line}; outputs in {group}")
         return 1 if failed else 0
 
 
