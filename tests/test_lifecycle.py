@@ -161,3 +161,12 @@ def test_the_python_api_refuses_as_the_command_line_does(tmp_path):
     with pytest.raises(RecipeError, match="--env-name cannot change when a run resumes"):
         RECIPE.train({"num_iterations": 400, "env_name": "CartPole-v1"}, run.path)
     assert snapshot(run.path) == before
+
+
+def test_the_python_api_on_a_run_with_actors_is_one_line(tmp_path):
+    run = started_run(tmp_path, actors=2)
+    before = snapshot(run.path)
+    with pytest.raises(RecipeError, match="^a run with actors starts from the command line: "
+                                          "python -m tfa_recipes.dqn_cartpole --actors 2"):
+        RECIPE.train({"num_iterations": 400}, run.path)
+    assert snapshot(run.path) == before

@@ -57,12 +57,15 @@ def train(
     runs_dir: Path = Path("runs"),
 ) -> Trained:
     """Open (or resume) a run of `recipe` and train it in this process."""
+    # Checked before the run is opened (and locked): a refusal touches nothing.
+    config, _ = resolve_config(recipe, overrides, as_run_dir(run_dir), "train")
+    if getattr(config, "actors", 0):
+        raise RecipeError(
+            f"a run with actors starts from the command line: python -m {recipe.module} "
+            f"--actors {config.actors}"
+            + (f" --run-dir {as_run_dir(run_dir).path}" if run_dir else "")
+        )
     with open_run(recipe, overrides, run_dir, purpose="train", runs_dir=runs_dir) as opened:
-        if getattr(opened.config, "actors", 0):
-            raise RecipeError(
-                f"a run with actors starts from the command line: python -m {recipe.module} "
-                f"--actors {opened.config.actors} --run-dir {opened.run.path}"
-            )
         return _train_opened(recipe, opened, out, command)
 
 
