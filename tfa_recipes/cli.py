@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tfa_recipes.argv import without_flags
 from tfa_recipes.config import build_config, field_types, flag_name, read_recipe_file, recipe_file
@@ -26,6 +26,9 @@ from tfa_recipes.run.group import default_jobs, group_path, parse_seeds, run_gro
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
+if TYPE_CHECKING:
+    from tfa_recipes.recipe import AnyRecipe
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line, not the usage block."""
@@ -34,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def config_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentParser:
+def config_parser(recipe: AnyRecipe, defaults: dict[str, Any]) -> argparse.ArgumentParser:
     """A flag per config field, its help and its default from the recipe file."""
     parser = _Parser(
         prog=f"python -m {recipe.module}",
@@ -89,7 +92,7 @@ def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser(recipe: Any, defaults: dict[str, Any]) -> argparse.ArgumentParser:
+def build_parser(recipe: AnyRecipe, defaults: dict[str, Any]) -> argparse.ArgumentParser:
     parser = config_parser(recipe, defaults)
     add_verbose_flag(parser)
     parser.add_argument(
@@ -194,7 +197,7 @@ def run_dir_path(text: str) -> Path:
     return Path(text)
 
 
-def main(recipe: Any, argv: Sequence[str] | None = None) -> int:
+def main(recipe: AnyRecipe, argv: Sequence[str] | None = None) -> int:
     """Parse flags, then train, resume, evaluate or play a role; the exit code. A user's
     error or an interrupt is one line and its code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -202,13 +205,13 @@ def main(recipe: Any, argv: Sequence[str] | None = None) -> int:
     return _exit_code(lambda: parse(recipe, argv))
 
 
-def _overrides(recipe: Any, args: argparse.Namespace) -> dict[str, Any]:
+def _overrides(recipe: AnyRecipe, args: argparse.Namespace) -> dict[str, Any]:
     """The config fields the command line sets (argparse leaves out the others)."""
     fields = {field.name for field in dataclasses.fields(recipe.config_cls)}
     return {key: value for key, value in vars(args).items() if key in fields}
 
 
-def _parse_recipe(recipe: Any, argv: list[str]) -> int:
+def _parse_recipe(recipe: AnyRecipe, argv: list[str]) -> int:
     defaults = read_recipe_file(recipe.name)
     args = build_parser(recipe, defaults).parse_args(argv)
     if args.best and not args.eval_only:
@@ -250,7 +253,7 @@ def _run_recipe(recipe, overrides, args, flags, command: list[str], argv: list[s
     return 0
 
 
-def _run_group(recipe: Any, defaults: dict[str, Any], args: argparse.Namespace,
+def _run_group(recipe: AnyRecipe, defaults: dict[str, Any], args: argparse.Namespace,
                argv: list[str]) -> int:
     clashes = [flag for flag, given in (("--seed", "seed" in vars(args)),
                                         ("--eval-only", args.eval_only),
@@ -323,7 +326,7 @@ def one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-def _parse_script(script: Any, argv: list[str]) -> int:
+def _parse_script(script: AnyRecipe, argv: list[str]) -> int:
     defaults = read_recipe_file(script.name)
     parser = config_parser(script, defaults)
     parser.add_argument(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfa_recipes.config import dump_config
 from tfa_recipes.errors import Interrupted, RecipeError, first_line
@@ -24,6 +24,9 @@ from tfa_recipes.run.lifecycle import (
     resolve_config,
     saved_summary,
 )
+
+if TYPE_CHECKING:
+    from tfa_recipes.recipe import AnyRecipe
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class Evaluated:
 
 
 def train(
-    recipe: Any,
+    recipe: AnyRecipe,
     overrides: Mapping[str, Any] | Any = None,
     run_dir: str | Path | RunDir | None = None,
     *,
@@ -70,7 +73,7 @@ def train(
 
 
 def _train_opened(
-    recipe: Any,
+    recipe: AnyRecipe,
     opened: OpenedRun,
     out: Callable[[str], None],
     command: list[str] | None,
@@ -91,7 +94,7 @@ def _train_opened(
 
 
 def evaluate(
-    recipe: Any,
+    recipe: AnyRecipe,
     run_dir: str | Path | RunDir,
     *,
     best: bool = False,
@@ -111,7 +114,7 @@ def evaluate(
 
 
 def run_role(
-    recipe: Any,
+    recipe: AnyRecipe,
     overrides: Mapping[str, Any],
     run_dir: str | Path | None,
     flags: Any,
@@ -200,7 +203,7 @@ def _server_gone_is_one_line(address: str) -> Iterator[None]:
 
 
 def run_script(
-    script: Any,
+    script: AnyRecipe,
     config: Any,
     run_dir: str | Path | RunDir | None = None,
     *,
