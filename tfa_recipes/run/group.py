@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,6 @@ class _Seed:
     log: Path
     process: subprocess.Popen | None = None
     code: int | None = None
-    reported: dict[str, Any] = field(default_factory=dict)
 
     def iteration(self) -> int:
         rows = MetricsLog(self.run.metrics_csv).rows() if self.run.metrics_csv.is_file() else []
