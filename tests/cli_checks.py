@@ -168,6 +168,19 @@ def seeded_run(module: str, run_dir: Path, seed: int, *flags: str) -> dict:
     return read_summary(run_dir)
 
 
+def seed_group(module: str, group: Path, seeds: str, *flags: str, timeout: float) -> dict:
+    """Train `seeds` (`--seeds` text) of `module` as one seed group in `group`, without
+    videos; each seed's summary.json by seed. The group's aggregate is checked to cover
+    them all."""
+    result = run_cli(module, *flags, "--seeds", seeds, "--num-video-episodes", "0",
+                     "--run-dir", str(group), timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    aggregate = json.loads((group / "aggregate.json").read_text())
+    summaries = {row["seed"]: read_summary(Path(row["run"])) for row in aggregate["per_seed"]}
+    assert len(summaries) == aggregate["seeds"], aggregate
+    return summaries
+
+
 def config_json(run_dir: Path) -> dict:
     return json.loads((run_dir / "config.json").read_text())
 

@@ -17,6 +17,7 @@ from cli_checks import (
     interrupt_when,
     interrupted_iteration,
     metrics_rows,
+    seed_group,
     seeded_run,
 )
 
@@ -182,24 +183,24 @@ def test_same_seed_gives_the_same_returns(tmp_path):
 # its best evaluation is at least 150. A seed stops at its first evaluation of 195 or more
 # (`--stop-at-return 195`); a seed's run repeats exactly, so its first such iteration is
 # the one in the table.
-REGRESSION_SEEDS = (0, 1, 2, 3, 4)
+REGRESSION_SEEDS = "0-4"
 SOLVED, SOLVED_SEEDS, LEARNED = 195, 4, 150
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_dqn_classic_solves_cartpole_on_most_seeds_and_learns_on_all(tmp_path):
-    first, best = {}, {}
-    for seed in REGRESSION_SEEDS:
-        summary = seeded_run(
-            RECIPE, tmp_path / f"seed{seed}", seed,
-            "--num-iterations", "20000", "--eval-interval", "1000", "--log-interval", "5000",
-            "--prefetch-samples", "false", "--stop-at-return", str(SOLVED),
-        )
-        first[seed] = next(
-            (it for it, value in summary["evaluations"] if value >= SOLVED), None
-        )
-        best[seed] = summary["best_average_return"]
+    summaries = seed_group(
+        RECIPE, tmp_path / "group", REGRESSION_SEEDS,
+        "--num-iterations", "20000", "--eval-interval", "1000", "--log-interval", "5000",
+        "--prefetch-samples", "false", "--stop-at-return", str(SOLVED), timeout=1100,
+    )
+    first = {
+        seed: next((it for it, value in summary["evaluations"] if value >= SOLVED), None)
+        for seed, summary in summaries.items()
+    }
+    best = {seed: summary["best_average_return"] for seed, summary in summaries.items()}
     report = json.dumps({"first >= 195": first, "best": best})
+    assert len(summaries) == 5, report
     assert sum(it is not None for it in first.values()) >= SOLVED_SEEDS, report
     assert min(best.values()) >= LEARNED, report

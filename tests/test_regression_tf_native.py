@@ -21,31 +21,26 @@ tests/test_reinforce_cartpole.py). Issue 26 asked for all five classic seeds at 
 
 from __future__ import annotations
 
-import json
 import statistics
 
 import pytest
+from cli_checks import seed_group
 
-from conftest import run_cli
 
-
-def seed_group(tmp_path, module: str, *flags: str) -> list[dict]:
-    """Seeds 0-4 as one seed group (`--seeds`); each seed's figures from aggregate.json."""
-    group = tmp_path / "group"
-    result = run_cli(module, "--env-name", "tf:CartPole-v0", "--seeds", "0-4",
-                     "--num-video-episodes", "0", *flags, "--run-dir", str(group), timeout=500)
-    assert result.returncode == 0, result.stdout[-3000:]
-    return json.loads((group / "aggregate.json").read_text())["per_seed"]
+def seeds_0_to_4(tmp_path, module: str, *flags: str) -> dict[int, dict]:
+    """Seeds 0-4 as one seed group (`--seeds`, sharing compiled calls)."""
+    return seed_group(module, tmp_path / "group", "0-4", "--env-name", "tf:CartPole-v0",
+                      *flags, timeout=500)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_dqn_classic_on_tf_cartpole_solves_most_seeds_and_learns_on_all(tmp_path):
-    per_seed = seed_group(
+    summaries = seeds_0_to_4(
         tmp_path, "tfa_recipes.dqn_cartpole_classic", "--num-iterations", "20000",
         "--stop-at-return", "195",
     )
-    best = {row["seed"]: row["best_average_return"] for row in per_seed}
+    best = {seed: summary["best_average_return"] for seed, summary in summaries.items()}
     print(f"best return per seed: {best}")
     assert sum(value >= 195 for value in best.values()) >= 4, best
     assert min(best.values()) >= 150, best
@@ -54,7 +49,7 @@ def test_dqn_classic_on_tf_cartpole_solves_most_seeds_and_learns_on_all(tmp_path
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_reinforce_on_tf_cartpole_reaches_the_tutorials_region(tmp_path):
-    per_seed = seed_group(tmp_path, "tfa_recipes.reinforce_cartpole")
-    final = {row["seed"]: row["final_average_return"] for row in per_seed}
+    summaries = seeds_0_to_4(tmp_path, "tfa_recipes.reinforce_cartpole")
+    final = {seed: summary["final_average_return"] for seed, summary in summaries.items()}
     print(f"return at iteration 250 per seed: {final}")
     assert statistics.median(final.values()) >= 150, final

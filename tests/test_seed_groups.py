@@ -166,3 +166,79 @@ def test_ctrl_c_stops_every_seed_and_the_group_resumes(tmp_path):
     for seed in (0, 1):
         assert "resuming from iteration" in (group / f"seed{seed}.log").read_text()
         assert read_summary(group / f"seed{seed}")["iterations"] == 3000
+
+
+# Seeds sharing one process (`loop.train.SharedLoop`, the default for a TF-native recipe):
+# each trains exactly as it does alone, a failing seed leaves the others to finish, and
+# Ctrl-C saves the seed in training and leaves the ones after it for the resume.
+REINFORCE_TINY = (
+    "--env-name", "tf:CartPole-v0", "--num-iterations", "20", "--log-interval", "10",
+    "--eval-interval", "10", "--num-eval-episodes", "3", "--num-video-episodes", "0",
+)
+
+
+def figures(run) -> tuple:
+    summary = read_summary(run)
+    return (summary["evaluations"], summary["final_loss"], summary["random_average_return"],
+            summary["environment_steps"])
+
+
+@pytest.mark.parametrize("module, tiny", [(CLASSIC, TINY),
+                                          ("tfa_recipes.reinforce_cartpole", REINFORCE_TINY)])
+def test_seeds_sharing_a_process_train_exactly_as_they_do_alone(tmp_path, module, tiny):
+    group = tmp_path / "g"
+    result = run_cli(module, *tiny, "--seeds", "0-1", "--jobs", "1", "--run-dir", str(group),
+                     timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "1 processes sharing compiled calls" in result.stdout
+    # Seed 1 trained second, on the parts and compiled calls seed 0 left.
+    alone = run_cli(module, *tiny, "--seed", "1", "--run-dir", str(tmp_path / "alone"),
+                    timeout=300)
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    assert figures(group / "seed1") == figures(tmp_path / "alone")
+    # The command that trains the seed alone, as a process per seed records it.
+    assert "--seed 1 --run-dir" in (group / "seed1" / "command.txt").read_text()
+
+
+def test_a_seed_that_fails_in_a_shared_process_leaves_the_others_to_finish(tmp_path):
+    group = tmp_path / "g"
+    (group / "seed1").mkdir(parents=True)
+    (group / "seed1" / "run.json").write_text(json.dumps({"recipe": "reinforce_cartpole"}))
+    result = run_cli(CLASSIC, *TINY, "--seeds", "0-2", "--jobs", "1", "--run-dir", str(group),
+                     timeout=300)
+    assert result.returncode == 1, result.stdout[-2000:]
+    lines = result.stdout.splitlines()
+    failed = [line for line in lines if line.startswith("error: seed 1 failed")]
+    assert len(failed) == 1 and "holds a 'reinforce_cartpole' run" in failed[0], lines
+    assert "seed 0: done" in lines and "seed 2: done" in lines
+    assert "done: 2 of 3 seeds" in result.stdout
+    assert [row["seed"] for row in json.loads((group / "aggregate.json").read_text())[
+        "per_seed"]] == [0, 2]
+
+
+def test_ctrl_c_in_a_shared_process_saves_its_seed_and_the_resume_trains_the_rest(tmp_path):
+    group = tmp_path / "g"
+    args = [*TINY, "--num-iterations", "3000", "--seeds", "0-1", "--jobs", "1",
+            "--run-dir", str(group)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", CLASSIC, *args], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 120
+    while not (group / "seed0" / "metrics.csv").is_file():
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout[-2000:] + stderr[-2000:]
+    # Seed 0 in training (or, on a slow machine, seed 1 after it) saves; none after it starts.
+    interrupted = [line for line in stdout.splitlines()
+                   if line.endswith("interrupted, progress saved")]
+    assert len(interrupted) == 1, stdout
+    if interrupted[0].startswith("seed 0"):
+        assert not (group / "seed1").exists()
+    resumed = run_cli(CLASSIC, *args, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout[-2000:]
+    assert any("resuming from iteration" in (group / f"seed{s}.log").read_text() for s in (0, 1))
+    for seed in (0, 1):
+        assert read_summary(group / f"seed{seed}")["iterations"] == 3000

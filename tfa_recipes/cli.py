@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from tfa_recipes.argv import without_flags
 from tfa_recipes.config import build_config, field_types, flag_name, read_recipe_file, recipe_file
 from tfa_recipes.distributed.flags import DEFAULT_CONNECT_TIMEOUT, RoleFlags
+from tfa_recipes.envs.names import is_tf_native
 from tfa_recipes.errors import Interrupted, RecipeError
 from tfa_recipes.output import quiet
 from tfa_recipes.run.group import default_jobs, group_path, parse_seeds, run_group
@@ -133,6 +134,16 @@ def _add_group_flags(parser: argparse.ArgumentParser) -> None:
         type=_jobs,
         help="with --seeds: seeds trained at once (default: what the cores and memory allow)",
     )
+    parser.add_argument(
+        "--process-per-seed",
+        action="store_true",
+        help="with --seeds: a process of its own for every seed, also where seeds share "
+        "--jobs processes and their compiled calls (TF-native environments: faster, the "
+        "same results)",
+    )
+    # A process of a seed group that trains these seeds in turn (`runner.train_seeds`),
+    # started by the group itself: not a user's flag.
+    parser.add_argument("--group-seeds", type=parse_seeds, help=argparse.SUPPRESS)
 
 
 def _jobs(text: str) -> int:
@@ -218,8 +229,12 @@ def _parse_recipe(recipe: AnyRecipe, argv: list[str]) -> int:
         raise RecipeError("--best goes with --eval-only")
     if args.seeds is not None:
         return _run_group(recipe, defaults, args, argv)
-    if args.jobs is not None:
-        raise RecipeError("--jobs goes with --seeds")
+    if args.group_seeds is not None:
+        return _run_group_process(recipe, defaults, args, argv)
+    for flag, given in (("--jobs", args.jobs is not None),
+                        ("--process-per-seed", args.process_per_seed)):
+        if given:
+            raise RecipeError(f"{flag} goes with --seeds")
     overrides = _overrides(recipe, args)
     # Every value is checked now, before TensorFlow loads (a resume checks again, with the
     # run's saved config under the flags).
@@ -268,7 +283,10 @@ def _run_group(recipe: AnyRecipe, defaults: dict[str, Any], args: argparse.Names
     for seed in args.seeds:
         build_config(recipe.config_cls, {**defaults, **overrides, "seed": seed})
     group = args.run_dir or group_path(recipe.name, args.seeds)
-    flags = without_flags(argv, ("--seeds", "--jobs", "--run-dir"))
+    flags = without_flags(argv, ("--seeds", "--jobs", "--run-dir"), ("--process-per-seed",))
+    config = build_config(recipe.config_cls, {**defaults, **overrides, "seed": args.seeds[0]})
+    shared = (recipe.seeds_share_compiled_calls and is_tf_native(config.env_name)
+              and not args.process_per_seed)
 
     def aggregate(runs, out):
         from tfa_recipes.output.aggregate import aggregate as aggregate_runs
@@ -277,7 +295,20 @@ def _run_group(recipe: AnyRecipe, defaults: dict[str, Any], args: argparse.Names
         return summary_line(aggregate_runs(runs, recipe, out))
 
     return run_group(recipe, flags, args.seeds, group, args.jobs or default_jobs(),
-                     aggregate=aggregate)
+                     aggregate=aggregate, shared=shared)
+
+
+def _run_group_process(recipe: AnyRecipe, defaults: dict[str, Any], args: argparse.Namespace,
+                       argv: list[str]) -> int:
+    if args.run_dir is None:
+        raise RecipeError("--group-seeds goes with --run-dir naming the seed group")
+    overrides = _overrides(recipe, args)
+    build_config(recipe.config_cls, {**defaults, **overrides})
+    flags = without_flags(argv, ("--group-seeds", "--run-dir"))
+    with quiet.hidden(verbose=args.verbose):
+        from tfa_recipes import runner
+
+        return runner.train_seeds(recipe, overrides, args.group_seeds, args.run_dir, flags)
 
 
 def _no_run_dir() -> NoReturn:

@@ -62,6 +62,7 @@ RECIPE = Recipe(
     ),
     config_cls=Config,
     builder="tfa_recipes.builders.dqn_cartpole_classic",
+    seeds_share_compiled_calls=True,
 )
 
 if __name__ == "__main__":

@@ -154,6 +154,9 @@ class Recipe(_Declared):
     distributed: bool = False
     # Ask for TensorFlow's oneDNN kernels before it loads (the convolutional recipes).
     onednn: bool = False
+    # On a TF-native environment its whole iterations are one compiled call, so the seeds
+    # of a group share a process and that call (`loop.train.SharedLoop`).
+    seeds_share_compiled_calls: bool = False
     resumable = True
 
     def make_env(self, config: Any, seed: int) -> Any:

@@ -54,6 +54,7 @@ RECIPE = Recipe(
     config_cls=Config,
     builder="tfa_recipes.builders.reinforce_cartpole",
     published_return=("tutorial at iteration 250", 191.5),
+    seeds_share_compiled_calls=True,
 )
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import functools
 import time
+import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,56 @@ def _train_opened(
         **loop_options,
     )
     return Trained(opened.run, opened.config, summary.as_dict())
+
+
+def train_seeds(
+    recipe: AnyRecipe,
+    overrides: Mapping[str, Any],
+    seeds: list[int],
+    group: Path,
+    flags: list[str],
+) -> int:
+    """Train `seeds` of a seed group one after another in this process, on one set of
+    parts and compiled calls (`loop.train.SharedLoop`), each an ordinary run in
+    `group`/seed<k> opened as its own command would open it. Each seed's lines go to
+    `group`/seed<k>.log and its exit code to `group`/seed<k>.exit, which the group reads
+    (`run.group`); a seed that fails leaves the others to go on. Ctrl-C stops the seed in
+    training (it saves) and the ones after it; the exit code is 130 then, 1 if a seed
+    failed, else 0."""
+    from tfa_recipes.loop.train import SharedLoop
+    from tfa_recipes.run.group import EXIT_INTERRUPTED, seed_files
+
+    failed = False
+    with SharedLoop() as shared:
+        for seed in seeds:
+            run, log, exit_file = seed_files(group, seed)
+            command = [f"-m{recipe.module}", *flags, "--seed", str(seed), "--run-dir", str(run)]
+            with log.open("a") as handle:
+
+                def out(line: str, handle=handle) -> None:
+                    print(line, file=handle, flush=True)
+
+                try:
+                    with open_run(recipe, {**overrides, "seed": seed}, run) as opened:
+                        summary = _train_opened(recipe, opened, out, command, shared=shared)
+                    out(f"done: final Average Return = "
+                        f"{summary.summary['final_average_return']} after "
+                        f"{summary.summary['iterations']} iterations; outputs in {run}")
+                    code = 0
+                except (Interrupted, KeyboardInterrupt) as error:
+                    out(f"error: {error}" if isinstance(error, Interrupted) else
+                        "error: interrupted before any progress was saved")
+                    exit_file.write_text(f"{EXIT_INTERRUPTED}\n")
+                    return EXIT_INTERRUPTED
+                except RecipeError as error:
+                    out(f"error: {' '.join(str(error).split())}")
+                    code, failed = 1, True
+                except Exception as error:  # noqa: BLE001 - one seed's failure, logged whole
+                    out(traceback.format_exc().rstrip())
+                    out(f"error: {first_line(error)}")
+                    code, failed = 1, True
+            exit_file.write_text(f"{code}\n")
+    return 1 if failed else 0
 
 
 def evaluate(

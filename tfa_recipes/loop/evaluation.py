@@ -8,6 +8,7 @@ side by side in a single compiled loop, and averages the same sum of rewards.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,11 @@ from tf_agents.environments import (
     wrappers,
 )
 from tf_agents.policies import random_tf_policy, tf_policy
+
+from tfa_recipes.blocks.randomness import drawn_from
+
+# Set apart from every seed a run's other streams derive from theirs by small offsets.
+_POLICY_DRAWS = 1 << 40
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,12 @@ class Evaluator:
 
             self._envs: list[_OneEpisode] = []
             self.tf_env = load_tf_env(tf_env_name, batch_size=num_episodes, seed=seed)
+            # A policy's draws (the random baseline's) come from a generator reseeded with
+            # the episodes: a stateful op's seed would follow from what the process traced
+            # before, so a seed trained after others (a seed group) would draw otherwise.
+            self._generator = tf.random.Generator.from_seed(seed + _POLICY_DRAWS)
             return
+        self._generator = None
         envs = [_OneEpisode(env_factory(seed + index)) for index in range(num_episodes)]
         self._envs = envs
         self.py_env = batched_py_environment.BatchedPyEnvironment(envs, multithreading=False)
@@ -102,7 +113,8 @@ class Evaluator:
                 ),
             )
         self._reseed()
-        returns, lengths = self._compiled[id(policy)][1]()
+        with drawn_from(self._generator) if self._generator else contextlib.nullcontext():
+            returns, lengths = self._compiled[id(policy)][1]()
         returns, lengths = returns.numpy(), lengths.numpy()
         return EvalResult(
             average_return=float(np.mean(returns)),
@@ -113,6 +125,7 @@ class Evaluator:
     def _reseed(self) -> None:
         if not self._envs:
             self.tf_env.generator.reset_from_seed(self.seed)
+            self._generator.reset_from_seed(self.seed + _POLICY_DRAWS)
             return
         for index, env in enumerate(self._envs):
             try:

@@ -244,12 +244,21 @@ class GraphIterations:
     def initial_collect(self) -> int:
         return self._initial()
 
-    def run(self, iterations: int) -> tuple[int, tf_agent.LossInfo]:
+    def trace(self) -> None:
+        """Trace the compiled call without running it: the variables its first call
+        creates (the optimizer's slots) then exist, at their initial values."""
+        with drawn_from(self._generator) if self._generator else contextlib.nullcontext():
+            self._compiled().get_concrete_function(tf.TensorSpec([], tf.int32))
+
+    def _compiled(self) -> Callable[[tf.Tensor], tf.Tensor]:
         if self._run_iterations is None:
             self._run_iterations = self._compile()
+        return self._run_iterations
+
+    def run(self, iterations: int) -> tuple[int, tf_agent.LossInfo]:
         # The first call traces (and a retrace would trace again) inside the substitution.
         with drawn_from(self._generator) if self._generator else contextlib.nullcontext():
-            loss = self._run_iterations(tf.constant(iterations))
+            loss = self._compiled()(tf.constant(iterations))
         return iterations * self._steps_per_iteration, tf_agent.LossInfo(loss=loss, extra=())
 
 
@@ -304,11 +313,19 @@ class GraphEpisodes:
     def initial_collect(self) -> int:
         return 0
 
-    def run(self, iterations: int) -> tuple[int, tf_agent.LossInfo]:
+    def trace(self) -> None:
+        """As `GraphIterations.trace`."""
+        with drawn_from(self._generator):
+            self._compiled().get_concrete_function(tf.TensorSpec([], tf.int32))
+
+    def _compiled(self) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
         if self._run_iterations is None:
             self._run_iterations = self._compile()
+        return self._run_iterations
+
+    def run(self, iterations: int) -> tuple[int, tf_agent.LossInfo]:
         with drawn_from(self._generator):
-            steps, loss = self._run_iterations(tf.constant(iterations))
+            steps, loss = self._compiled()(tf.constant(iterations))
         return int(steps), tf_agent.LossInfo(loss=loss, extra=())
 
 

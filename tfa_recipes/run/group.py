@@ -3,12 +3,16 @@
 
     python -m tfa_recipes.dqn_cartpole --seeds 0-4 [--jobs 2] [--run-dir GROUP] [flags]
 
-Each seed is the recipe's own command line in a process of its own (`--seed k --run-dir
-GROUP/seed<k>`, the group's other flags), its lines in `GROUP/seed<k>.log`: it checkpoints,
-resumes and refuses as a single run does, so the same command again finishes the
-unfinished seeds (a finished one finds nothing left to train) and recomputes the
-aggregate. Ctrl-C or SIGTERM reaches every seed (each saves and exits 130), then the group
-exits 130; a seed that fails is one line naming its log, and the others go on. The group
+Each seed is an ordinary run (`--seed k --run-dir GROUP/seed<k>`, the group's other
+flags), its lines in `GROUP/seed<k>.log`: it checkpoints, resumes and refuses as a single
+run does, so the same command again finishes the unfinished seeds (a finished one finds
+nothing left to train) and recomputes the aggregate. A seed trains in a process of its
+own (that command line), or, for a recipe whose TF-native iterations are one compiled
+call, the seeds are dealt to `--jobs` processes that each train their share one after
+another on one set of compiled calls (`runner.train_seeds`; `--process-per-seed` turns
+it off): a seed's results are the same either way. Ctrl-C or SIGTERM reaches every seed
+(each saves and exits 130), then the group exits 130; a seed that fails is one line naming
+its log, and the others go on. The group
 directory has one owner (`GROUP/.lock`). TensorFlow is not imported here: the seeds'
 processes import it.
 """
@@ -102,17 +106,59 @@ def claim_group(path: Path, recipe_name: str) -> None:
     marker.write_text(json.dumps({"recipe": recipe_name}) + "\n")
 
 
+def seed_files(group: Path, seed: int) -> tuple[Path, Path, Path]:
+    """A seed's run directory, its log and (a seed trained beside others in one process)
+    the file its exit code goes to."""
+    return group / f"seed{seed}", group / f"seed{seed}.log", group / f"seed{seed}.exit"
+
+
 @dataclass
 class _Seed:
     seed: int
     run: RunDir
     log: Path
-    process: subprocess.Popen | None = None
+    exit_file: Path
     code: int | None = None
+
+    @classmethod
+    def of(cls, group: Path, seed: int) -> _Seed:
+        run, log, exit_file = seed_files(group, seed)
+        return cls(seed, RunDir(run), log, exit_file)
 
     def iteration(self) -> int:
         rows = MetricsLog(self.run.metrics_csv).rows() if self.run.metrics_csv.is_file() else []
         return int(rows[-1]["iteration"]) if rows else 0
+
+
+@dataclass
+class _Task:
+    """One process of the group: one seed (its own command line), or several trained one
+    after another on shared compiled calls (`runner.train_seeds`)."""
+
+    seeds: list[_Seed]
+    argv: list[str]
+    log: Path
+    process: subprocess.Popen | None = None
+
+    def pending(self) -> list[_Seed]:
+        return [seed for seed in self.seeds if seed.code is None]
+
+
+def _tasks(recipe, flags, members: list[_Seed], group: Path, jobs: int,
+           shared: bool) -> list[_Task]:
+    command = [sys.executable, "-m", recipe.module, *flags]
+    if not shared:
+        return [
+            _Task([m], [*command, "--seed", str(m.seed), "--run-dir", str(m.run.path)], m.log)
+            for m in members
+        ]
+    # The seeds dealt out to `jobs` processes, each training its share in turn.
+    shares = [members[index::jobs] for index in range(min(jobs, len(members)))]
+    return [
+        _Task(share, [*command, "--group-seeds", ",".join(str(m.seed) for m in share),
+                      "--run-dir", str(group)], group / f"process{index}.log")
+        for index, share in enumerate(shares)
+    ]
 
 
 def run_group(
@@ -124,16 +170,22 @@ def run_group(
     *,
     out: Callable[[str], None] = print,
     aggregate: Callable[[Sequence[RunDir], Path], str] | None = None,
+    shared: bool = False,
 ) -> int:
     """Train `seeds` of `recipe` with the command-line `flags` (the group's, without
     --seeds, --jobs, --seed and --run-dir) in `group`; the exit code (0, 1 if a seed
     failed, 130 after Ctrl-C). `aggregate(runs, group)` reports the finished seeds and
-    returns its one-line summary."""
+    returns its one-line summary. `shared`: `jobs` processes, each training its share of
+    the seeds on shared compiled calls (the TF-native recipes), instead of a process a seed."""
     group_dir = RunDir(group)
     with RunLock(group_dir):
         claim_group(group, recipe.name)
-        out(f"seed group: {group} (seeds {', '.join(map(str, seeds))}, {jobs} at once)")
-        members = [_Seed(s, RunDir(group / f"seed{s}"), group / f"seed{s}.log") for s in seeds]
+        how = f"{jobs} processes sharing compiled calls" if shared else f"{jobs} at once"
+        out(f"seed group: {group} (seeds {', '.join(map(str, seeds))}, {how})")
+        members = [_Seed.of(group, s) for s in seeds]
+        for member in members:
+            member.exit_file.unlink(missing_ok=True)
+        tasks = _tasks(recipe, list(flags), members, group, jobs, shared)
         stopping = False
 
         def stop_request(signum: int, frame: Any) -> None:
@@ -142,7 +194,7 @@ def run_group(
 
         previous = {s: signal.signal(s, stop_request) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            _supervise(recipe, flags, members, jobs, lambda: stopping, out)
+            _supervise(tasks, members, jobs, lambda: stopping, out)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -166,47 +218,71 @@ class GroupInterrupted(Interrupted):
         )
 
 
-def _supervise(recipe, flags, members, jobs, stopping, out) -> None:
-    waiting = list(members)
-    running: list[_Seed] = []
+def _supervise(tasks: list[_Task], members: list[_Seed], jobs: int, stopping, out) -> None:
+    waiting = list(tasks)
+    running: list[_Task] = []
     forwarded = False
     next_status = time.monotonic() + STATUS_SECONDS
     while waiting or running:
         if stopping() and not forwarded:
-            for member in running:
-                member.process.send_signal(signal.SIGINT)
+            for task in running:
+                task.process.send_signal(signal.SIGINT)
             waiting, forwarded = [], True
         while waiting and len(running) < jobs and not stopping():
-            member = waiting.pop(0)
-            member.log.parent.mkdir(parents=True, exist_ok=True)
-            with member.log.open("a") as log:
-                member.process = subprocess.Popen(
-                    [sys.executable, "-m", recipe.module, *flags, "--seed", str(member.seed),
-                     "--run-dir", str(member.run.path)],
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            task = waiting.pop(0)
+            task.log.parent.mkdir(parents=True, exist_ok=True)
+            with task.log.open("a") as log:
+                task.process = subprocess.Popen(
+                    task.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                     start_new_session=True,
                 )
-            running.append(member)
-            out(f"seed {member.seed}: started (pid {member.process.pid}, log {member.log})")
-        for member in list(running):
-            code = member.process.poll()
+            running.append(task)
+            names = ", ".join(str(m.seed) for m in task.seeds)
+            out(f"seed{'s' if len(task.seeds) > 1 else ''} {names}: started (pid "
+                f"{task.process.pid}, log {task.log})")
+        for task in list(running):
+            code = task.process.poll()
+            for member in task.pending():
+                # A process training several seeds reports each as it ends.
+                reported = _read_code(member.exit_file)
+                if reported is None and code is not None and len(task.seeds) == 1:
+                    reported = code
+                if reported is not None:
+                    member.code = reported
+                    _report(member, out)
             if code is None:
                 continue
-            running.remove(member)
-            member.code = code
-            if code == 0:
-                out(f"seed {member.seed}: done")
-            elif code == EXIT_INTERRUPTED:
-                out(f"seed {member.seed}: interrupted, progress saved")
-            else:
-                out(f"error: seed {member.seed} failed (exit code {code}): {_last_line(member.log)}"
-                    f" (log {member.log})")
+            running.remove(task)
+            for member in task.pending():
+                # Never started: the process stopped (Ctrl-C) or died before its turn.
+                if code != EXIT_INTERRUPTED:
+                    member.code = code
+                    out(f"error: seed {member.seed} failed: its process ended (exit code "
+                        f"{code}) before it finished: {_last_line(task.log)} (log {task.log})")
         if running and time.monotonic() >= next_status:
             next_status = time.monotonic() + STATUS_SECONDS
             done = sum(m.code == 0 for m in members)
-            at = ", ".join(f"seed {m.seed} at {m.iteration()}" for m in running)
-            out(f"{done} of {len(members)} seeds done; {at}")
+            at = ", ".join(f"seed {m.seed} at {m.iteration()}" for t in running
+                           for m in t.pending() if m.run.metrics_csv.is_file())
+            out(f"{done} of {len(members)} seeds done" + (f"; {at}" if at else ""))
         time.sleep(0.2)
+
+
+def _read_code(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _report(member: _Seed, out: Callable[[str], None]) -> None:
+    if member.code == 0:
+        out(f"seed {member.seed}: done")
+    elif member.code == EXIT_INTERRUPTED:
+        out(f"seed {member.seed}: interrupted, progress saved")
+    else:
+        out(f"error: seed {member.seed} failed (exit code {member.code}): "
+            f"{_last_line(member.log)} (log {member.log})")
 
 
 def _last_line(log: Path) -> str:
