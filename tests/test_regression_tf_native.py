@@ -16,8 +16,8 @@ what this machine kind gives every time (measured 2026-12-07, AVX-512, commit 09
       whole run (s)              4.0    4.3    4.5    4.1    4.0
 
 Each test trains seeds 0-4 as one seed group, two processes sharing their compiled calls
-(`loop.train.SharedLoop`): the same figures as five runs alone, in 35-40 s for the five
-(both tests: 84 s with `pytest -m slow tests/test_regression_tf_native.py`, under load 3).
+(`loop.train.SharedLoop`): the same figures as five runs alone (both tests together:
+83.7 s with `pytest -m slow tests/test_regression_tf_native.py`, load ~3 from other work).
 The bars are the gym runs' (tests/test_dqn_cartpole_classic.py,
 tests/test_reinforce_cartpole.py). Issue 26 asked for all five classic seeds at 195 within
 5,000 iterations: with the older notebook's values (a QNetwork of 100, TF1 Adam) only seed
