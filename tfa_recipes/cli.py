@@ -132,7 +132,8 @@ def _add_group_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs",
         type=_jobs,
-        help="with --seeds: seeds trained at once (default: what the cores and memory allow)",
+        help="with --seeds: processes at once, each training a seed (or, TF-native, a share "
+        "of the seeds in turn) (default: what the cores and memory allow)",
     )
     parser.add_argument(
         "--process-per-seed",
