@@ -4,6 +4,8 @@ recipe has one, and none is stored with outputs."""
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 
 import nbformat
@@ -186,17 +188,24 @@ def _outputs(notebook, output_type=None):
     ]
 
 
-@pytest.mark.parametrize("name", STORED)
-def test_notebook_runs_end_to_end_at_a_tiny_budget(name, tmp_path):
+@pytest.fixture(scope="module", params=STORED)
+def executed(request, tmp_path_factory):
+    """Each notebook run once at its tiny budget; every check below reads that one run."""
+    name = request.param
     parameters, timeout = TINY[name]
-    run_dir = tmp_path / "run"
+    run_dir = tmp_path_factory.mktemp(name.removesuffix(".ipynb")) / "run"
     started = time.perf_counter()
-    executed = notebooks.execute(
+    notebook = notebooks.execute(
         notebooks.NOTEBOOKS_DIR / name, {**parameters, "run_dir": str(run_dir)}, timeout=timeout
     )
     print(f"{name}: {time.perf_counter() - started:.1f} s")
-    assert _outputs(executed, "error") == []
-    data = [output.get("data", {}) for output in _outputs(executed)]
+    return name, notebook, run_dir
+
+
+def test_notebook_runs_end_to_end_at_a_tiny_budget(executed):
+    name, notebook, run_dir = executed
+    assert _outputs(notebook, "error") == []
+    data = [output.get("data", {}) for output in _outputs(notebook)]
     # The rendered environment frame and the returns plot, inline.
     assert sum("image/png" in item for item in data) >= 2
     # The trained agent's video, embedded.
@@ -207,7 +216,72 @@ def test_notebook_runs_end_to_end_at_a_tiny_budget(name, tmp_path):
     # One run directory, or one sub-folder per run for a notebook of several recipes.
     summaries = sorted(run_dir.glob("summary.json")) or sorted(run_dir.glob("*/summary.json"))
     ran = {json.loads(path.read_text())["recipe"] for path in summaries}
-    assert ran and ran <= set(notebooks.recipes_of(executed)), ran
+    assert ran and ran <= set(notebooks.recipes_of(notebook)), ran
+
+
+# What each piece-by-piece cell (tagged `piece-<name>`) must show at the tiny budget: a
+# frame ("image"), or text matching a pattern (its printed lines and its value).
+FRAME = "image"
+FINITE_LOSS = r"loss = (?P<loss>-?\d+\.\d+)"
+PIECES: dict[str, dict[str, str]] = {
+    "dqn_cartpole.ipynb": {
+        "env": FRAME,
+        "specs": r"Observation Spec:\nBoundedArraySpec\(shape=\(4,\).*Action Spec:\n"
+        r"BoundedArraySpec\(shape=\(\), dtype=dtype\('int64'\), name='action', minimum=0, "
+        r"maximum=1\)",
+        "network": r"dense_\d+ \(Dense\) +multiple +500\b.*Total params: 5652\b",
+        "agent": r"DqnAgent: train_sequence_length=2, gamma=1\.0, epsilon_greedy=0\.1",
+        "policies": r"random policy \(RandomTFPolicy\): action=\[[01]\]\n"
+        r"greedy policy \(GreedyPolicy\): action=\[[01]\]\n"
+        r"collect policy \(EpsilonGreedyPolicy\): action=\[[01]\]",
+        "evaluation": r"random policy: average return \d+\.\d over 2 episodes",
+        "replay": r"max_size=100000, sampler uniform: true, remover fifo: true, "
+        r"min_size_to_sample=1",
+        "driver": r"warm-up: 64 random steps -> 6[0-3] items in the table\n"
+        r"3 iterations of the collect policy: 3 steps -> 6\d items",
+        "item": r"'observation': \(2, 4\).*shape=\(2, 4\)",
+        "batch": r"'observation': \(64, 2, 4\)",
+        "train-step": r"step = 1: " + FINITE_LOSS,
+    },
+}
+
+
+def _piece_cells(notebook):
+    return {
+        tag.removeprefix("piece-"): cell
+        for cell in notebook.cells
+        for tag in cell.metadata.get("tags", [])
+        if tag.startswith("piece-")
+    }
+
+
+def _shown_text(cell):
+    """A cell's printed lines and its value, not the source listings it displays."""
+    return "".join(
+        output.text if output.output_type == "stream"
+        else output.get("data", {}).get("text/plain", "")
+        for output in cell.outputs
+        if output.output_type in ("stream", "execute_result")
+    )
+
+
+@pytest.mark.parametrize("name", STORED)
+def test_every_piece_cell_has_a_check(name):
+    cells = _piece_cells(notebooks.read(notebooks.NOTEBOOKS_DIR / name))
+    assert sorted(cells) == sorted(PIECES.get(name, {}))
+
+
+def test_piece_cells_show_what_they_build(executed):
+    name, notebook, _ = executed
+    for piece, expected in PIECES.get(name, {}).items():
+        cell = _piece_cells(notebook)[piece]
+        if expected == FRAME:
+            assert any("image/png" in out.get("data", {}) for out in cell.outputs), piece
+            continue
+        shown = re.search(expected, _shown_text(cell), re.DOTALL)
+        assert shown, f"{name} piece {piece!r} shows:\n{_shown_text(cell)}"
+        if "loss" in shown.groupdict():
+            assert math.isfinite(float(shown["loss"])), shown["loss"]
 
 
 def _notebook(tmp_path, *sources, parameters="overrides = {}\nrun_dir = None"):
@@ -316,9 +390,9 @@ def _snapshot(path):
 
 
 def test_a_notebook_resuming_a_run_gets_the_command_lines_refusal(tmp_path):
-    """The notebook trains through the run lifecycle the command line uses: resuming a run
-    with another fixed setting stops at the training cell with the CLI's one line, and the
-    run directory is left as it was."""
+    """The notebook reads its config through the run lifecycle the command line uses:
+    resuming a run with another fixed setting stops at the config cell, before any piece is
+    built, with the CLI's one line, and the run directory is left as it was."""
     from tfa_recipes.config import dump_config
     from tfa_recipes.dqn_cartpole import RECIPE
 
@@ -337,7 +411,7 @@ def test_a_notebook_resuming_a_run_gets_the_command_lines_refusal(tmp_path):
             output=output,
         )
     executed = nbformat.read(str(output), as_version=4)
-    failed = [cell for cell in executed.cells if "RECIPE.train(" in cell.source][0]
+    failed = [cell for cell in executed.cells if "notebooks.config_of(" in cell.source][0]
     assert [(out.output_type, out.get("name"), out.get("text")) for out in failed.outputs] == [
         ("stream", "stderr", "error: --env-name cannot change when a run resumes: "
          f"{run} was started with --env-name CartPole-v1, not CartPole-v0 (it shapes what "
