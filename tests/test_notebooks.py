@@ -223,22 +223,42 @@ def test_notebook_runs_end_to_end_at_a_tiny_budget(executed):
 # frame ("image"), or text matching a pattern (its printed lines and its value).
 FRAME = "image"
 FINITE_LOSS = r"loss = (?P<loss>-?\d+\.\d+)"
+CARTPOLE_SPECS = (
+    r"Observation Spec:\nBoundedArraySpec\(shape=\(4,\).*Action Spec:\n"
+    r"BoundedArraySpec\(shape=\(\), dtype=dtype\('int64'\), name='action', minimum=0, maximum=1\)"
+)
+THREE_POLICIES = (
+    r"random policy \(RandomTFPolicy\): action=\[[01]\]\n"
+    r"greedy policy \(GreedyPolicy\): action=\[[01]\]\n"
+    r"collect policy \(EpsilonGreedyPolicy\): action=\[[01]\]"
+)
 PIECES: dict[str, dict[str, str]] = {
     "dqn_cartpole.ipynb": {
         "env": FRAME,
-        "specs": r"Observation Spec:\nBoundedArraySpec\(shape=\(4,\).*Action Spec:\n"
-        r"BoundedArraySpec\(shape=\(\), dtype=dtype\('int64'\), name='action', minimum=0, "
-        r"maximum=1\)",
+        "specs": CARTPOLE_SPECS,
         "network": r"dense_\d+ \(Dense\) +multiple +500\b.*Total params: 5652\b",
         "agent": r"DqnAgent: train_sequence_length=2, gamma=1\.0, epsilon_greedy=0\.1",
-        "policies": r"random policy \(RandomTFPolicy\): action=\[[01]\]\n"
-        r"greedy policy \(GreedyPolicy\): action=\[[01]\]\n"
-        r"collect policy \(EpsilonGreedyPolicy\): action=\[[01]\]",
+        "policies": THREE_POLICIES,
         "evaluation": r"random policy: average return \d+\.\d over 2 episodes",
         "replay": r"max_size=100000, sampler uniform: true, remover fifo: true, "
         r"min_size_to_sample=1",
         "driver": r"warm-up: 64 random steps -> 6[0-3] items in the table\n"
         r"3 iterations of the collect policy: 3 steps -> 6\d items",
+        "item": r"'observation': \(2, 4\).*shape=\(2, 4\)",
+        "batch": r"'observation': \(64, 2, 4\)",
+        "train-step": r"step = 1: " + FINITE_LOSS,
+    },
+    "dqn_cartpole_classic.ipynb": {
+        "env": FRAME,
+        "specs": CARTPOLE_SPECS,
+        "network": r"EncodingNetwork.* 500 .*dense_\d+ \(Dense\) +multiple +202\b.*"
+        r"Total params: 702\b",
+        "agent": r"DqnAgent: train_sequence_length=2, gamma=1\.0, epsilon_greedy=0\.1",
+        "policies": THREE_POLICIES,
+        "evaluation": r"random policy: average return \d+\.\d over 2 episodes",
+        "replay": r"TFUniformReplayBuffer: capacity=100000, batch_size=1",
+        "driver": r"warm-up: (6[4-9]|[7-9]\d) steps in the buffer\n"
+        r"3 iterations of the collect policy: \d+ steps",
         "item": r"'observation': \(2, 4\).*shape=\(2, 4\)",
         "batch": r"'observation': \(64, 2, 4\)",
         "train-step": r"step = 1: " + FINITE_LOSS,

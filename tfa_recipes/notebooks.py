@@ -75,6 +75,23 @@ def show_source(*objects: Any) -> None:
         display(Code(inspect.getsource(item), language="python"))
 
 
+def show_specs(env: Any) -> None:
+    """What the tutorials print of an environment: its observation, reward and action specs."""
+    for name, spec in (
+        ("Observation Spec", env.time_step_spec().observation),
+        ("Reward Spec", env.time_step_spec().reward),
+        ("Action Spec", env.action_spec()),
+    ):
+        print(f"{name}:\n{spec}")
+
+
+def shapes(nest: Any) -> Any:
+    """The shape of every tensor in a nest (a `Trajectory`, a batch of them)."""
+    import tensorflow as tf
+
+    return tf.nest.map_structure(lambda tensor: tuple(tensor.shape), nest)
+
+
 def show_results(run: Any, summary: dict[str, Any], unit: str = "iterations") -> None:
     """A trained run's evaluation as the tutorials plot it: the random policy's and the
     trained agent's average return, returns.png and (if the run logged a loss) loss.png."""
