@@ -263,6 +263,22 @@ PIECES: dict[str, dict[str, str]] = {
         "batch": r"'observation': \(64, 2, 4\)",
         "train-step": r"step = 1: " + FINITE_LOSS,
     },
+    "reinforce_cartpole.ipynb": {
+        "env": FRAME,
+        "specs": CARTPOLE_SPECS,
+        "network": r"EncodingNetwork.* 500 .*CategoricalProjectionNetwo.* 202 .*"
+        r"Total params: 702\b",
+        "agent": r"ReinforceAgent: normalize_returns=True, gamma=1\.0",
+        "policies": r"random policy \(RandomTFPolicy\): action=\[[01]\]\n"
+        r"eval policy \(GreedyPolicy\): action=\[[01]\]\n"
+        r"collect policy \(ActorPolicy\): action=\[[01]\]",
+        "evaluation": r"random policy: average return \d+\.\d over 2 episodes",
+        "replay": r"max_size=2000, sampler uniform: true, remover fifo: true, "
+        r"observer ReverbAddEpisodeObserver",
+        "driver": r"2 episodes: \d+ steps -> 2 items \(episodes\) in the table",
+        "batch": r"'observation': \(1, \d+, 4\)",
+        "train-step": r"step = 1: " + FINITE_LOSS + r"; 0 items left in the table",
+    },
 }
 
 
