@@ -279,6 +279,22 @@ PIECES: dict[str, dict[str, str]] = {
         "batch": r"'observation': \(1, \d+, 4\)",
         "train-step": r"step = 1: " + FINITE_LOSS + r"; 0 items left in the table",
     },
+    "dqn_cartpole_pixels.ipynb": {
+        "env": FRAME,
+        "patch": FRAME,
+        "specs": r"Observation Spec:\nBoundedArraySpec\(shape=\(40, 90, 3\)",
+        # The tutorial's DQN module: 3 conv/batch-norm blocks, 512 features into Dense(50).
+        "network": r"conv2d_2 \(Conv2D\) +multiple +25632\b.*Total params: 65752\b",
+        "agent": r"DqnAgent: gamma=0\.999, td_errors_loss_fn=element_wise_huber_loss, "
+        r"optimizer=RMSprop",
+        "replay": r"TFUniformReplayBuffer: capacity=400\b",
+        "policies": r"epsilon after 0 steps: 0\.900\nepsilon after 200 steps: 0\.363\n.*"
+        + THREE_POLICIES,
+        "driver": r"9 steps in the memory",
+        "item": r"'observation': \(2, 40, 90, 3\)",
+        "batch": r"'observation': \(8, 2, 40, 90, 3\)",
+        "train-step": r"step = 1: " + FINITE_LOSS,
+    },
 }
 
 
