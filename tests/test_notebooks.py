@@ -295,6 +295,23 @@ PIECES: dict[str, dict[str, str]] = {
         "batch": r"'observation': \(8, 2, 40, 90, 3\)",
         "train-step": r"step = 1: " + FINITE_LOSS,
     },
+    "dqn_breakout.ipynb": {
+        "env": FRAME,
+        "specs": r"BoundedArraySpec\(shape=\(84, 84, 4\), dtype=dtype\('uint8'\).*maximum=3\)\n"
+        r"\['NOOP', 'FIRE', 'RIGHT', 'LEFT'\]",
+        "observation": FRAME,
+        # The Nature DQN's conv layers, Dense(512) and one output per action.
+        "network": r"Total params: 1686180\b",
+        "agent": r"DqnAgent: gamma=0\.99, td_errors_loss_fn=element_wise_huber_loss, "
+        r"optimizer=RMSprop, epsilon at step 0: 1\.00",
+        "policies": THREE_POLICIES.replace("[01]", "[0-3]"),
+        "replay": r"TFUniformReplayBuffer: capacity=1000, 28248 bytes a step",
+        "metrics": r"NumberOfEpisodes = 0\nEnvironmentSteps = 0\n",
+        "driver": r"68 steps in the replay buffer\n.*EnvironmentSteps = 4\n",
+        "item": r"'observation': \(2, 3, 84, 84, 4\)",
+        "batch": r"'observation': \(64, 2, 84, 84, 4\)",
+        "train-step": r"step = 1: " + FINITE_LOSS,
+    },
 }
 
 
