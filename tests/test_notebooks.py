@@ -312,6 +312,19 @@ PIECES: dict[str, dict[str, str]] = {
         "batch": r"'observation': \(64, 2, 84, 84, 4\)",
         "train-step": r"step = 1: " + FINITE_LOSS,
     },
+    "hands_on_ml_scratch.ipynb": {
+        "env": FRAME,
+        "basic-policy": r"one episode of the basic policy: total reward \d+",
+        # The book's figures: the discounted rewards and their normalization.
+        "policy-net": r"Total params: 31\b.*\[-22\. -40\. -50\.\]\n"
+        r"\[array\(\[-0\.28435071, -0\.86597718, -1\.18910299\]\), "
+        r"array\(\[1\.26665318, 1\.0727777 *\]\)\]",
+        "q-value-iteration": r"\[\[18\.919 17\.027 13\.622\]\n \[ 0\. +-inf -4\.88 \]\n"
+        r" \[ +-inf 50\.134 +-inf\]\]\noptimal policy: \[0, 0, 1\]",
+        "dqn-step": r"Total params: 1315\b.*a batch: states \(32, 4\), actions \(32,\), "
+        r"rewards \(32,\)\none training step: " + FINITE_LOSS,
+        "grid": FRAME,
+    },
 }
 
 
