@@ -33,7 +33,8 @@ CARTPOLE_DQN_TINY = {
     }
 }
 TINY: dict[str, tuple[dict, float]] = {
-    # Measured: 25 s CPU; 96 s wall with 5 other agents on the 2 cores.
+    # Measured: 25 s CPU; 96 s wall with 5 other agents on the 2 cores (before the
+    # piece-by-piece cells, which add 3-6 s to each notebook).
     "dqn_cartpole.ipynb": (CARTPOLE_DQN_TINY, 300),
     "dqn_cartpole_classic.ipynb": (CARTPOLE_DQN_TINY, 300),
     # Breakout at 40 iterations of 4 steps after 200 random ones, episodes cut at 150 steps.
@@ -500,3 +501,32 @@ def test_a_notebook_resuming_a_run_gets_the_command_lines_refusal(tmp_path):
          "the run's checkpoint holds); leave the flag out or pick another --run-dir\n")
     ]
     assert _snapshot(run) == before
+
+
+def test_the_pieces_use_a_resumed_runs_saved_config_with_the_overrides(tmp_path):
+    from tfa_recipes.config import dump_config
+    from tfa_recipes.dqn_cartpole import RECIPE
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"recipe": "dqn_cartpole"}))
+    dump_config(RECIPE.config(seed=3, batch_size=32), run / "config.json")
+    config = notebooks.config_of(RECIPE, "{'num_iterations': 7}", str(run))
+    assert (config.seed, config.batch_size, config.num_iterations) == (3, 32, 7)
+    assert notebooks.config_of(RECIPE, {"seed": 2}, None).seed == 2
+
+
+def test_a_run_that_filmed_nothing_shows_a_line_not_a_traceback(tmp_path, capsys):
+    from tfa_recipes.dqn_cartpole import RECIPE
+    from tfa_recipes.run.directory import RunDir
+
+    config = RECIPE.config(num_video_episodes=0)
+    notebooks.show_videos(RunDir(tmp_path), config, "trained-agent", "random-agent")
+    assert capsys.readouterr().out == "no videos: the run filmed none (num_video_episodes=0)\n"
+
+
+def test_a_run_without_evaluations_shows_its_figures_without_plots(tmp_path, capsys):
+    from tfa_recipes.run.directory import RunDir
+
+    notebooks.show_results(RunDir(tmp_path), {"iterations": 0})
+    assert capsys.readouterr().out == "random policy: -; trained agent: - after 0 iterations\n"

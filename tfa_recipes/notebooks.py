@@ -111,14 +111,15 @@ def show_results(run: Any, summary: dict[str, Any], unit: str = "iterations") ->
 def show_videos(run: Any, config: Any, *names: str) -> None:
     """The run's videos `names` (trained-agent, random-agent, ...) inline; a run that
     filmed nothing (`num_video_episodes` 0) says so instead."""
-    from IPython.display import display
-
-    from tfa_recipes.output import media
-
     filmed = [run.video(name, config.video_format) for name in names]
     filmed = [path for path in filmed if path.is_file()]
     if not filmed:
         print(f"no videos: the run filmed none (num_video_episodes={config.num_video_episodes})")
+        return
+    from IPython.display import display
+
+    from tfa_recipes.output import media
+
     for path in filmed:
         print(path.name)
         display(media.embed_video(path))
