@@ -1,4 +1,11 @@
-"""The notebooks in notebooks/: their run directories, parameters, execution and stripping.
+"""The notebooks in notebooks/: their run directories, parameters, execution and stripping,
+and the helpers their cells call.
+
+Each TF-Agents notebook builds its tutorial's pieces in the tutorial's order with the
+recipe's own builder functions, showing their source (`show_source`), then trains with
+`RECIPE.train(overrides, run_dir)`; `config_of` gives the pieces the config that training
+will use (a resumed run's saved one), refused as the command line refuses it. A cell that
+builds a piece is tagged `piece-<name>`, and the tests check what each one shows.
 
 Each notebook's first code cell is tagged `parameters` (papermill's convention): it holds
 `overrides` (config fields changed from the recipe file, e.g. a smaller budget) and
