@@ -4,6 +4,8 @@ recipe has one, and none is stored with outputs."""
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 
 import nbformat
@@ -31,7 +33,8 @@ CARTPOLE_DQN_TINY = {
     }
 }
 TINY: dict[str, tuple[dict, float]] = {
-    # Measured: 25 s CPU; 96 s wall with 5 other agents on the 2 cores.
+    # Measured: 25 s CPU; 96 s wall with 5 other agents on the 2 cores (before the
+    # piece-by-piece cells, which add 3-6 s to each notebook).
     "dqn_cartpole.ipynb": (CARTPOLE_DQN_TINY, 300),
     "dqn_cartpole_classic.ipynb": (CARTPOLE_DQN_TINY, 300),
     # Breakout at 40 iterations of 4 steps after 200 random ones, episodes cut at 150 steps.
@@ -186,17 +189,24 @@ def _outputs(notebook, output_type=None):
     ]
 
 
-@pytest.mark.parametrize("name", STORED)
-def test_notebook_runs_end_to_end_at_a_tiny_budget(name, tmp_path):
+@pytest.fixture(scope="module", params=STORED)
+def executed(request, tmp_path_factory):
+    """Each notebook run once at its tiny budget; every check below reads that one run."""
+    name = request.param
     parameters, timeout = TINY[name]
-    run_dir = tmp_path / "run"
+    run_dir = tmp_path_factory.mktemp(name.removesuffix(".ipynb")) / "run"
     started = time.perf_counter()
-    executed = notebooks.execute(
+    notebook = notebooks.execute(
         notebooks.NOTEBOOKS_DIR / name, {**parameters, "run_dir": str(run_dir)}, timeout=timeout
     )
     print(f"{name}: {time.perf_counter() - started:.1f} s")
-    assert _outputs(executed, "error") == []
-    data = [output.get("data", {}) for output in _outputs(executed)]
+    return name, notebook, run_dir
+
+
+def test_notebook_runs_end_to_end_at_a_tiny_budget(executed):
+    name, notebook, run_dir = executed
+    assert _outputs(notebook, "error") == []
+    data = [output.get("data", {}) for output in _outputs(notebook)]
     # The rendered environment frame and the returns plot, inline.
     assert sum("image/png" in item for item in data) >= 2
     # The trained agent's video, embedded.
@@ -207,7 +217,154 @@ def test_notebook_runs_end_to_end_at_a_tiny_budget(name, tmp_path):
     # One run directory, or one sub-folder per run for a notebook of several recipes.
     summaries = sorted(run_dir.glob("summary.json")) or sorted(run_dir.glob("*/summary.json"))
     ran = {json.loads(path.read_text())["recipe"] for path in summaries}
-    assert ran and ran <= set(notebooks.recipes_of(executed)), ran
+    assert ran and ran <= set(notebooks.recipes_of(notebook)), ran
+
+
+# What each piece-by-piece cell (tagged `piece-<name>`) must show at the tiny budget: a
+# frame ("image"), or text matching a pattern (its printed lines and its value).
+FRAME = "image"
+FINITE_LOSS = r"loss = (?P<loss>-?\d+\.\d+)"
+CARTPOLE_SPECS = (
+    r"Observation Spec:\nBoundedArraySpec\(shape=\(4,\).*Action Spec:\n"
+    r"BoundedArraySpec\(shape=\(\), dtype=dtype\('int64'\), name='action', minimum=0, maximum=1\)"
+)
+THREE_POLICIES = (
+    r"random policy \(RandomTFPolicy\): action=\[[01]\]\n"
+    r"greedy policy \(GreedyPolicy\): action=\[[01]\]\n"
+    r"collect policy \(EpsilonGreedyPolicy\): action=\[[01]\]"
+)
+PIECES: dict[str, dict[str, str]] = {
+    "dqn_cartpole.ipynb": {
+        "env": FRAME,
+        "specs": CARTPOLE_SPECS,
+        "network": r"dense_\d+ \(Dense\) +multiple +500\b.*Total params: 5652\b",
+        "agent": r"DqnAgent: train_sequence_length=2, gamma=1\.0, epsilon_greedy=0\.1",
+        "policies": THREE_POLICIES,
+        "evaluation": r"random policy: average return \d+\.\d over 2 episodes",
+        "replay": r"max_size=100000, sampler uniform: true, remover fifo: true, "
+        r"min_size_to_sample=1",
+        "driver": r"warm-up: 64 random steps -> 6[0-3] items in the table\n"
+        r"3 iterations of the collect policy: 3 steps -> 6\d items",
+        "item": r"'observation': \(2, 4\).*shape=\(2, 4\)",
+        "batch": r"'observation': \(64, 2, 4\)",
+        "train-step": r"step = 1: " + FINITE_LOSS,
+    },
+    "dqn_cartpole_classic.ipynb": {
+        "env": FRAME,
+        "specs": CARTPOLE_SPECS,
+        "network": r"EncodingNetwork.* 500 .*dense_\d+ \(Dense\) +multiple +202\b.*"
+        r"Total params: 702\b",
+        "agent": r"DqnAgent: train_sequence_length=2, gamma=1\.0, epsilon_greedy=0\.1",
+        "policies": THREE_POLICIES,
+        "evaluation": r"random policy: average return \d+\.\d over 2 episodes",
+        "replay": r"TFUniformReplayBuffer: capacity=100000, batch_size=1",
+        "driver": r"warm-up: (6[4-9]|[7-9]\d) steps in the buffer\n"
+        r"3 iterations of the collect policy: \d+ steps",
+        "item": r"'observation': \(2, 4\).*shape=\(2, 4\)",
+        "batch": r"'observation': \(64, 2, 4\)",
+        "train-step": r"step = 1: " + FINITE_LOSS,
+    },
+    "reinforce_cartpole.ipynb": {
+        "env": FRAME,
+        "specs": CARTPOLE_SPECS,
+        "network": r"EncodingNetwork.* 500 .*CategoricalProjectionNetwo.* 202 .*"
+        r"Total params: 702\b",
+        "agent": r"ReinforceAgent: normalize_returns=True, gamma=1\.0",
+        "policies": r"random policy \(RandomTFPolicy\): action=\[[01]\]\n"
+        r"eval policy \(GreedyPolicy\): action=\[[01]\]\n"
+        r"collect policy \(ActorPolicy\): action=\[[01]\]",
+        "evaluation": r"random policy: average return \d+\.\d over 2 episodes",
+        "replay": r"max_size=2000, sampler uniform: true, remover fifo: true, "
+        r"observer ReverbAddEpisodeObserver",
+        "driver": r"2 episodes: \d+ steps -> 2 items \(episodes\) in the table",
+        "batch": r"'observation': \(1, \d+, 4\)",
+        "train-step": r"step = 1: " + FINITE_LOSS + r"; 0 items left in the table",
+    },
+    "dqn_cartpole_pixels.ipynb": {
+        "env": FRAME,
+        "patch": FRAME,
+        "specs": r"Observation Spec:\nBoundedArraySpec\(shape=\(40, 90, 3\)",
+        # The tutorial's DQN module: 3 conv/batch-norm blocks, 512 features into Dense(50).
+        "network": r"conv2d_2 \(Conv2D\) +multiple +25632\b.*Total params: 65752\b",
+        "agent": r"DqnAgent: gamma=0\.999, td_errors_loss_fn=element_wise_huber_loss, "
+        r"optimizer=RMSprop",
+        "replay": r"TFUniformReplayBuffer: capacity=400\b",
+        "policies": r"epsilon after 0 steps: 0\.900\nepsilon after 200 steps: 0\.363\n.*"
+        + THREE_POLICIES,
+        "driver": r"9 steps in the memory",
+        "item": r"'observation': \(2, 40, 90, 3\)",
+        "batch": r"'observation': \(8, 2, 40, 90, 3\)",
+        "train-step": r"step = 1: " + FINITE_LOSS,
+    },
+    "dqn_breakout.ipynb": {
+        "env": FRAME,
+        "specs": r"BoundedArraySpec\(shape=\(84, 84, 4\), dtype=dtype\('uint8'\).*maximum=3\)\n"
+        r"\['NOOP', 'FIRE', 'RIGHT', 'LEFT'\]",
+        "observation": FRAME,
+        # The Nature DQN's conv layers, Dense(512) and one output per action.
+        "network": r"Total params: 1686180\b",
+        "agent": r"DqnAgent: gamma=0\.99, td_errors_loss_fn=element_wise_huber_loss, "
+        r"optimizer=RMSprop, epsilon at step 0: 1\.00",
+        "policies": THREE_POLICIES.replace("[01]", "[0-3]"),
+        "replay": r"TFUniformReplayBuffer: capacity=1000, 28248 bytes a step",
+        "metrics": r"NumberOfEpisodes = 0\nEnvironmentSteps = 0\n",
+        "driver": r"68 steps in the replay buffer\n.*EnvironmentSteps = 4\n",
+        "item": r"'observation': \(2, 3, 84, 84, 4\)",
+        "batch": r"'observation': \(64, 2, 84, 84, 4\)",
+        "train-step": r"step = 1: " + FINITE_LOSS,
+    },
+    "hands_on_ml_scratch.ipynb": {
+        "env": FRAME,
+        "basic-policy": r"one episode of the basic policy: total reward \d+",
+        # The book's figures: the discounted rewards and their normalization.
+        "policy-net": r"Total params: 31\b.*\[-22\. -40\. -50\.\]\n"
+        r"\[array\(\[-0\.28435071, -0\.86597718, -1\.18910299\]\), "
+        r"array\(\[1\.26665318, 1\.0727777 *\]\)\]",
+        "q-value-iteration": r"\[\[18\.919 17\.027 13\.622\]\n \[ 0\. +-inf -4\.88 \]\n"
+        r" \[ +-inf 50\.134 +-inf\]\]\noptimal policy: \[0, 0, 1\]",
+        "dqn-step": r"Total params: 1315\b.*a batch: states \(32, 4\), actions \(32,\), "
+        r"rewards \(32,\)\none training step: " + FINITE_LOSS,
+        "grid": FRAME,
+    },
+}
+
+
+def _piece_cells(notebook):
+    return {
+        tag.removeprefix("piece-"): cell
+        for cell in notebook.cells
+        for tag in cell.metadata.get("tags", [])
+        if tag.startswith("piece-")
+    }
+
+
+def _shown_text(cell):
+    """A cell's printed lines and its value, not the source listings it displays."""
+    return "".join(
+        output.text if output.output_type == "stream"
+        else output.get("data", {}).get("text/plain", "")
+        for output in cell.outputs
+        if output.output_type in ("stream", "execute_result")
+    )
+
+
+@pytest.mark.parametrize("name", STORED)
+def test_every_piece_cell_has_a_check(name):
+    cells = _piece_cells(notebooks.read(notebooks.NOTEBOOKS_DIR / name))
+    assert sorted(cells) == sorted(PIECES.get(name, {}))
+
+
+def test_piece_cells_show_what_they_build(executed):
+    name, notebook, _ = executed
+    for piece, expected in PIECES.get(name, {}).items():
+        cell = _piece_cells(notebook)[piece]
+        if expected == FRAME:
+            assert any("image/png" in out.get("data", {}) for out in cell.outputs), piece
+            continue
+        shown = re.search(expected, _shown_text(cell), re.DOTALL)
+        assert shown, f"{name} piece {piece!r} shows:\n{_shown_text(cell)}"
+        if "loss" in shown.groupdict():
+            assert math.isfinite(float(shown["loss"])), shown["loss"]
 
 
 def _notebook(tmp_path, *sources, parameters="overrides = {}\nrun_dir = None"):
@@ -316,9 +473,9 @@ def _snapshot(path):
 
 
 def test_a_notebook_resuming_a_run_gets_the_command_lines_refusal(tmp_path):
-    """The notebook trains through the run lifecycle the command line uses: resuming a run
-    with another fixed setting stops at the training cell with the CLI's one line, and the
-    run directory is left as it was."""
+    """The notebook reads its config through the run lifecycle the command line uses:
+    resuming a run with another fixed setting stops at the config cell, before any piece is
+    built, with the CLI's one line, and the run directory is left as it was."""
     from tfa_recipes.config import dump_config
     from tfa_recipes.dqn_cartpole import RECIPE
 
@@ -337,10 +494,39 @@ def test_a_notebook_resuming_a_run_gets_the_command_lines_refusal(tmp_path):
             output=output,
         )
     executed = nbformat.read(str(output), as_version=4)
-    failed = [cell for cell in executed.cells if "RECIPE.train(" in cell.source][0]
+    failed = [cell for cell in executed.cells if "notebooks.config_of(" in cell.source][0]
     assert [(out.output_type, out.get("name"), out.get("text")) for out in failed.outputs] == [
         ("stream", "stderr", "error: --env-name cannot change when a run resumes: "
          f"{run} was started with --env-name CartPole-v1, not CartPole-v0 (it shapes what "
          "the run's checkpoint holds); leave the flag out or pick another --run-dir\n")
     ]
     assert _snapshot(run) == before
+
+
+def test_the_pieces_use_a_resumed_runs_saved_config_with_the_overrides(tmp_path):
+    from tfa_recipes.config import dump_config
+    from tfa_recipes.dqn_cartpole import RECIPE
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"recipe": "dqn_cartpole"}))
+    dump_config(RECIPE.config(seed=3, batch_size=32), run / "config.json")
+    config = notebooks.config_of(RECIPE, "{'num_iterations': 7}", str(run))
+    assert (config.seed, config.batch_size, config.num_iterations) == (3, 32, 7)
+    assert notebooks.config_of(RECIPE, {"seed": 2}, None).seed == 2
+
+
+def test_a_run_that_filmed_nothing_shows_a_line_not_a_traceback(tmp_path, capsys):
+    from tfa_recipes.dqn_cartpole import RECIPE
+    from tfa_recipes.run.directory import RunDir
+
+    config = RECIPE.config(num_video_episodes=0)
+    notebooks.show_videos(RunDir(tmp_path), config, "trained-agent", "random-agent")
+    assert capsys.readouterr().out == "no videos: the run filmed none (num_video_episodes=0)\n"
+
+
+def test_a_run_without_evaluations_shows_its_figures_without_plots(tmp_path, capsys):
+    from tfa_recipes.run.directory import RunDir
+
+    notebooks.show_results(RunDir(tmp_path), {"iterations": 0})
+    assert capsys.readouterr().out == "random policy: -; trained agent: - after 0 iterations\n"

@@ -1,4 +1,11 @@
-"""The notebooks in notebooks/: their run directories, parameters, execution and stripping.
+"""The notebooks in notebooks/: their run directories, parameters, execution and stripping,
+and the helpers their cells call.
+
+Each TF-Agents notebook builds its tutorial's pieces in the tutorial's order with the
+recipe's own builder functions, showing their source (`show_source`), then trains with
+`RECIPE.train(overrides, run_dir)`; `config_of` gives the pieces the config that training
+will use (a resumed run's saved one), refused as the command line refuses it. A cell that
+builds a piece is tagged `piece-<name>`, and the tests check what each one shows.
 
 Each notebook's first code cell is tagged `parameters` (papermill's convention): it holds
 `overrides` (config fields changed from the recipe file, e.g. a smaller budget) and
@@ -51,6 +58,78 @@ def one_line_errors() -> None:
         print(f"error: {' '.join(str(value).split())}", file=sys.stderr)
 
     shell.set_custom_exc((RecipeError,), show)
+
+
+def config_of(recipe: Any, overrides: Any, run_dir: str | Path | None) -> Any:
+    """The config `recipe.train(overrides, run_dir)` will train with, checked as the
+    command line checks it and writing nothing: the recipe file's values with
+    `overrides`, or, for an existing run, its saved config with them (a changed fixed
+    field is refused here, before any piece is built)."""
+    from tfa_recipes.run.lifecycle import as_run_dir, resolve_config
+
+    config, _ = resolve_config(recipe, as_dict(overrides), as_run_dir(run_dir), "train")
+    return config
+
+
+def show_source(*objects: Any) -> None:
+    """The source of the package's functions a cell calls: what the notebook shows is
+    what the recipe runs, so the two cannot drift apart."""
+    import inspect
+
+    from IPython.display import Code, display
+
+    for item in objects:
+        display(Code(inspect.getsource(item), language="python"))
+
+
+def show_specs(env: Any) -> None:
+    """What the tutorials print of an environment: its observation, reward and action specs."""
+    for name, spec in (
+        ("Observation Spec", env.time_step_spec().observation),
+        ("Reward Spec", env.time_step_spec().reward),
+        ("Action Spec", env.action_spec()),
+    ):
+        print(f"{name}:\n{spec}")
+
+
+def shapes(nest: Any) -> Any:
+    """The shape of every tensor in a nest (a `Trajectory`, a batch of them)."""
+    import tensorflow as tf
+
+    return tf.nest.map_structure(lambda tensor: tuple(tensor.shape), nest)
+
+
+def show_results(run: Any, summary: dict[str, Any], unit: str = "iterations") -> None:
+    """A trained run's evaluation as the tutorials plot it: the random policy's and the
+    trained agent's average return, returns.png and (if the run logged a loss) loss.png."""
+    from IPython.display import Image, display
+
+    def figure(key: str) -> str:
+        value = summary.get(key)
+        return "-" if value is None else f"{value:.2f}"
+
+    print(f"random policy: {figure('random_average_return')}; trained agent: "
+          f"{figure('final_average_return')} after {summary.get('iterations')} {unit}")
+    for plot in (run.returns_png, run.loss_png):
+        if plot.is_file():  # no evaluation (or no loss) logged yet: nothing to plot
+            display(Image(filename=str(plot)))
+
+
+def show_videos(run: Any, config: Any, *names: str) -> None:
+    """The run's videos `names` (trained-agent, random-agent, ...) inline; a run that
+    filmed nothing (`num_video_episodes` 0) says so instead."""
+    filmed = [run.video(name, config.video_format) for name in names]
+    filmed = [path for path in filmed if path.is_file()]
+    if not filmed:
+        print(f"no videos: the run filmed none (num_video_episodes={config.num_video_episodes})")
+        return
+    from IPython.display import display
+
+    from tfa_recipes.output import media
+
+    for path in filmed:
+        print(path.name)
+        display(media.embed_video(path))
 
 
 def stored_notebooks() -> list[Path]:

@@ -8,7 +8,9 @@ import tensorflow as tf
 from tf_agents.agents import tf_agent
 from tf_agents.drivers import dynamic_step_driver
 from tf_agents.metrics import tf_metrics
+from tf_agents.networks import network
 from tf_agents.policies import epsilon_greedy_policy, random_tf_policy
+from tf_agents.replay_buffers import tf_uniform_replay_buffer
 from tf_agents.trajectories import trajectory as trajectory_lib
 from tf_agents.utils import common
 
@@ -78,23 +80,9 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         f"{config.replay_buffer_max_length * bytes_per_step / 1e9:.2f} GB of RAM"
         + (", saved in each checkpoint" if config.checkpoint_replay else "")
     )
-    replay_buffer = replay.tf_uniform_replay(
-        agent.collect_data_spec,
-        batch_size=tf_env.batch_size,
-        max_length=config.replay_buffer_max_length,
-    )
-    train_metrics = [
-        tf_metrics.NumberOfEpisodes(),
-        tf_metrics.EnvironmentSteps(),
-        tf_metrics.AverageReturnMetric(),
-        tf_metrics.AverageEpisodeLengthMetric(),
-    ]
-    collect_driver = dynamic_step_driver.DynamicStepDriver(
-        tf_env,
-        agent.collect_policy,
-        observers=[replay_buffer.add_batch] + train_metrics,
-        num_steps=config.update_period,
-    )
+    replay_buffer = make_replay_buffer(config, agent.collect_data_spec, tf_env.batch_size)
+    train_metrics = make_train_metrics()
+    collect_driver = make_collect_driver(config, tf_env, agent, replay_buffer, train_metrics)
 
     def initial_collect() -> int:
         initial_collect_policy = random_tf_policy.RandomTFPolicy(
@@ -117,9 +105,7 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         collect_driver,
         roles.tf_agents_learner(
             agent,
-            lambda: iter(
-                replay.experience_dataset(replay_buffer, batch_size=config.batch_size, num_steps=2)
-            ),
+            lambda: iter(make_dataset(config, replay_buffer)),
         ),
         steps_per_iteration=config.update_period,
         initial=initial_collect,
@@ -140,15 +126,7 @@ def make_agent(config: Config, time_step_spec, action_spec) -> tf_agent.TFAgent:
     """The book's agent: the Atari Q-network on byte frames, centred RMSprop, Huber loss,
     and epsilon decaying with the agent's train step (in an actor, the learner's, pulled
     with the weights)."""
-    # Frames are stored as bytes to save RAM; the network sees floats in [0, 1].
-    preprocessing_layer = tf.keras.layers.Lambda(lambda obs: tf.cast(obs, np.float32) / 255.0)
-    q_net = networks.classic_q_network(
-        time_step_spec.observation,
-        action_spec,
-        config.fc_layer_params,
-        conv_layer_params=CONV_LAYER_PARAMS,
-        preprocessing_layers=preprocessing_layer,
-    )
+    q_net = make_q_network(config, time_step_spec.observation, action_spec)
     train_step = tf.Variable(0, dtype=tf.int64)
     optimizer = tf.keras.optimizers.RMSprop(
         learning_rate=config.learning_rate,
@@ -173,6 +151,57 @@ def make_agent(config: Config, time_step_spec, action_spec) -> tf_agent.TFAgent:
         target_update_period=config.target_update_period,
         train_step_counter=train_step,
     )
+
+
+def make_q_network(config: Config, observation_spec, action_spec) -> network.Network:
+    """The book's `QNetwork`: the Nature DQN's conv layers and `fc_layer_params`, on
+    frames stored as bytes (to save RAM) that a `Lambda` layer scales to [0, 1]."""
+    preprocessing_layer = tf.keras.layers.Lambda(lambda obs: tf.cast(obs, np.float32) / 255.0)
+    return networks.classic_q_network(
+        observation_spec,
+        action_spec,
+        config.fc_layer_params,
+        conv_layer_params=CONV_LAYER_PARAMS,
+        preprocessing_layers=preprocessing_layer,
+    )
+
+
+def make_replay_buffer(
+    config: Config, collect_data_spec, batch_size: int
+) -> tf_uniform_replay_buffer.TFUniformReplayBuffer:
+    """The book's `TFUniformReplayBuffer`, as wide as the environment's batch."""
+    return replay.tf_uniform_replay(
+        collect_data_spec, batch_size=batch_size, max_length=config.replay_buffer_max_length
+    )
+
+
+def make_train_metrics() -> list:
+    """The book's training metrics, fed by the collect driver."""
+    return [
+        tf_metrics.NumberOfEpisodes(),
+        tf_metrics.EnvironmentSteps(),
+        tf_metrics.AverageReturnMetric(),
+        tf_metrics.AverageEpisodeLengthMetric(),
+    ]
+
+
+def make_collect_driver(
+    config: Config, tf_env, agent: tf_agent.TFAgent, replay_buffer, train_metrics
+) -> dynamic_step_driver.DynamicStepDriver:
+    """The book's collect driver: `update_period` steps of the epsilon-greedy collect
+    policy per run, into the replay buffer and the training metrics."""
+    return dynamic_step_driver.DynamicStepDriver(
+        tf_env,
+        agent.collect_policy,
+        observers=[replay_buffer.add_batch] + list(train_metrics),
+        num_steps=config.update_period,
+    )
+
+
+def make_dataset(config: Config, replay_buffer) -> tf.data.Dataset:
+    """The book's dataset: batches of `batch_size` 2-step trajectories, 3 parallel calls,
+    prefetched."""
+    return replay.experience_dataset(replay_buffer, batch_size=config.batch_size, num_steps=2)
 
 
 def eval_policy(config: Config, agent: tf_agent.TFAgent):

@@ -3,6 +3,8 @@ recipe's docstring tells them in the tutorial's order)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import tensorflow as tf
 from tf_agents.agents import tf_agent
 from tf_agents.drivers import dynamic_step_driver, py_driver
@@ -43,10 +45,9 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
             discrete_actions=True,
         )
     agent = make_agent(config, train_env.time_step_spec(), train_env.action_spec())
-    rb = replay.reverb_replay(
+    rb = make_replay(
+        config,
         agent.collect_data_spec,
-        max_size=config.replay_buffer_max_length,
-        sequence_length=2,
         observer="trajectory" if config.driver == "py" else "trajectory_in_graph",
         checkpoint_dir=run.replay_dir,
     )
@@ -81,6 +82,24 @@ def make_agent(config: Config, time_step_spec, action_spec) -> tf_agent.TFAgent:
         q_net,
         tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
         td_errors_loss_fn="element_wise_squared_loss",
+    )
+
+
+def make_replay(
+    config: Config,
+    collect_data_spec,
+    *,
+    observer: str = "trajectory",
+    checkpoint_dir: Path | None = None,
+) -> replay.ReverbReplay:
+    """The tutorial's Reverb table of 2-step items and its observer (`"trajectory"` for a
+    `PyDriver`, `"trajectory_in_graph"` for the `DynamicStepDriver` of `--driver graph`)."""
+    return replay.reverb_replay(
+        collect_data_spec,
+        max_size=config.replay_buffer_max_length,
+        sequence_length=2,
+        observer=observer,
+        checkpoint_dir=checkpoint_dir,
     )
 
 

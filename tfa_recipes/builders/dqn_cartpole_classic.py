@@ -4,8 +4,10 @@ recipe's docstring tells them in the tutorial's order)."""
 from __future__ import annotations
 
 import tensorflow as tf
+from tf_agents.agents import tf_agent
 from tf_agents.drivers import dynamic_step_driver
 from tf_agents.policies import random_tf_policy
+from tf_agents.replay_buffers import tf_uniform_replay_buffer
 
 from tfa_recipes.blocks import agents, networks, replay
 from tfa_recipes.blocks.ring_replay import RingReplayBuffer
@@ -44,39 +46,17 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
             network="the notebook's Dense QNetwork",
             discrete_actions=True,
         )
-    q_net = networks.classic_q_network(
-        train_env.observation_spec(), train_env.action_spec(), config.fc_layer_params
-    )
-    agent = agents.dqn(
-        train_env.time_step_spec(),
-        train_env.action_spec(),
-        q_net,
-        tf.compat.v1.train.AdamOptimizer(learning_rate=config.learning_rate),
-        td_errors_loss_fn="element_wise_squared_loss",
-    )
+    agent = make_agent(config, train_env.time_step_spec(), train_env.action_spec())
     xla = native and config.jit_compile
     if xla:
         replay_buffer = RingReplayBuffer(agent.collect_data_spec, config.replay_buffer_max_length)
     else:
-        replay_buffer = replay.tf_uniform_replay(
-            agent.collect_data_spec,
-            batch_size=train_env.batch_size,
-            max_length=config.replay_buffer_max_length,
-        )
+        replay_buffer = make_replay_buffer(config, agent.collect_data_spec, train_env.batch_size)
     random_policy = random_tf_policy.RandomTFPolicy(
         train_env.time_step_spec(), train_env.action_spec()
     )
-    initial_collect_driver = dynamic_step_driver.DynamicStepDriver(
-        train_env,
-        random_policy,
-        observers=[replay_buffer.add_batch],
-        num_steps=config.initial_collect_steps,
-    )
-    collect_driver = dynamic_step_driver.DynamicStepDriver(
-        train_env,
-        agent.collect_policy,
-        observers=[replay_buffer.add_batch],
-        num_steps=config.collect_steps_per_iteration,
+    initial_collect_driver, collect_driver = make_drivers(
+        config, train_env, agent, random_policy, replay_buffer
     )
 
     def initial_collect() -> int:
@@ -115,3 +95,48 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         iterations=iterations,
         trackables={"replay_buffer": replay_buffer, **trackables},
     )
+
+
+def make_agent(config: Config, time_step_spec, action_spec) -> tf_agent.TFAgent:
+    """The notebook's `QNetwork` and `DqnAgent`, with the TF1 `AdamOptimizer` and squared
+    TD loss."""
+    q_net = networks.classic_q_network(
+        time_step_spec.observation, action_spec, config.fc_layer_params
+    )
+    return agents.dqn(
+        time_step_spec,
+        action_spec,
+        q_net,
+        tf.compat.v1.train.AdamOptimizer(learning_rate=config.learning_rate),
+        td_errors_loss_fn="element_wise_squared_loss",
+    )
+
+
+def make_replay_buffer(
+    config: Config, collect_data_spec, batch_size: int
+) -> tf_uniform_replay_buffer.TFUniformReplayBuffer:
+    """The notebook's `TFUniformReplayBuffer`, as wide as the environment's batch."""
+    return replay.tf_uniform_replay(
+        collect_data_spec, batch_size=batch_size, max_length=config.replay_buffer_max_length
+    )
+
+
+def make_drivers(
+    config: Config, train_env, agent: tf_agent.TFAgent, random_policy, replay_buffer
+) -> tuple[dynamic_step_driver.DynamicStepDriver, dynamic_step_driver.DynamicStepDriver]:
+    """The `DynamicStepDriver`s that replace the notebook's `collect_step` loop: the random
+    warm-up of `initial_collect_steps`, and each iteration's collection with the agent's
+    epsilon-greedy `collect_policy`, both writing with `replay_buffer.add_batch`."""
+    initial_collect_driver = dynamic_step_driver.DynamicStepDriver(
+        train_env,
+        random_policy,
+        observers=[replay_buffer.add_batch],
+        num_steps=config.initial_collect_steps,
+    )
+    collect_driver = dynamic_step_driver.DynamicStepDriver(
+        train_env,
+        agent.collect_policy,
+        observers=[replay_buffer.add_batch],
+        num_steps=config.collect_steps_per_iteration,
+    )
+    return initial_collect_driver, collect_driver

@@ -3,11 +3,15 @@ recipe's docstring tells them in the tutorial's order)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
+from tf_agents.agents import tf_agent
 from tf_agents.drivers import py_driver
+from tf_agents.networks import network
 from tf_agents.policies import epsilon_greedy_policy, greedy_policy, q_policy
+from tf_agents.replay_buffers import tf_uniform_replay_buffer
 from tf_agents.specs import tensor_spec
 from tf_agents.utils import common
 
@@ -44,30 +48,9 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
     q_net = networks.pixel_q_network(observation_spec, action_spec)
     target_q_net = networks.pixel_q_network(observation_spec, action_spec)
     steps_done = tf.Variable(0, dtype=tf.int64, name="steps_done")
-
-    def epsilon() -> tf.Tensor:
-        decay = tf.exp(-tf.cast(steps_done, tf.float32) / config.eps_decay)
-        return config.eps_end + (config.eps_start - config.eps_end) * decay
-
-    agent = agents.dqn(
-        time_step_spec,
-        action_spec,
-        q_net,
-        tf.keras.optimizers.RMSprop(
-            learning_rate=config.learning_rate,
-            rho=config.rmsprop_rho,
-            epsilon=config.rmsprop_epsilon,
-            clipvalue=config.gradient_clip_value,
-        ),
-        td_errors_loss_fn="element_wise_huber_loss",
-        gamma=config.gamma,
-        epsilon_greedy=epsilon,
-        target_update_period=None,
-        target_q_network=target_q_net,
-    )
-    memory = replay.tf_uniform_replay(
-        agent.collect_data_spec, batch_size=1, max_length=config.replay_memory_capacity
-    )
+    epsilon = epsilon_schedule(config, steps_done)
+    agent = make_agent(config, time_step_spec, action_spec, q_net, target_q_net, epsilon)
+    memory = make_replay_memory(config, agent.collect_data_spec)
     episodes_done = tf.Variable(0, dtype=tf.int64, name="episodes_done")
 
     def count_step(trajectory) -> None:
@@ -83,13 +66,9 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         )
         acting_policy = epsilon_greedy_policy.EpsilonGreedyPolicy(greedy, epsilon=epsilon)
         eval_policy = greedy_policy.GreedyPolicy(greedy)
-    # One step per driver call: the tutorial runs optimize_model() after every step, so
-    # the network that acts changes during an episode.
     collect_policy = CompiledPyTFEagerPolicy(acting_policy)
     observers = [replay.add_batch_observer(memory), count_step]
-    # Sampled when trained on, as `memory.sample(BATCH_SIZE)`; pairs of steps make the
-    # (state, action, next_state, reward) transitions.
-    dataset = memory.as_dataset(sample_batch_size=config.batch_size, num_steps=2)
+    dataset = make_dataset(config, memory)
 
     @common.function
     def copy_to_target() -> None:
@@ -97,13 +76,11 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
             q_net.variables, target_q_net.variables, tau=1.0, tau_non_trainable=1.0
         )
 
+    step_driver, boundary_driver = make_drivers(train_py_env, collect_policy, observers)
     lockstep = EpisodeLockstep(
         train_py_env,
-        step_driver=py_driver.PyDriver(train_py_env, collect_policy, observers, max_steps=1),
-        # From an episode's last step: only the step into the reset (a boundary in the memory).
-        boundary_driver=py_driver.PyDriver(
-            train_py_env, collect_policy, observers, max_episodes=1
-        ),
+        step_driver=step_driver,
+        boundary_driver=boundary_driver,
         learner=roles.tf_agents_learner(agent, lambda: iter(dataset)),
         steps_done=steps_done,
         episodes_done=episodes_done,
@@ -120,6 +97,71 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
             "steps_done": steps_done,
             "episodes_done": episodes_done,
         },
+    )
+
+
+def epsilon_schedule(config: Config, steps_done: tf.Variable) -> Callable[[], tf.Tensor]:
+    """The tutorial's `select_action` threshold: EPS_END + (EPS_START - EPS_END) *
+    exp(-steps_done / EPS_DECAY), read at every action."""
+
+    def epsilon() -> tf.Tensor:
+        decay = tf.exp(-tf.cast(steps_done, tf.float32) / config.eps_decay)
+        return config.eps_end + (config.eps_start - config.eps_end) * decay
+
+    return epsilon
+
+
+def make_agent(
+    config: Config,
+    time_step_spec,
+    action_spec,
+    q_net: network.Network,
+    target_q_net: network.Network,
+    epsilon: Callable[[], tf.Tensor],
+) -> tf_agent.TFAgent:
+    """The tutorial's `optimize_model` as a `DqnAgent`: Huber loss, GAMMA, RMSprop with
+    every gradient element clamped to [-1, 1], and the target network's updates left to
+    the loop (every TARGET_UPDATE episodes, not train steps)."""
+    return agents.dqn(
+        time_step_spec,
+        action_spec,
+        q_net,
+        tf.keras.optimizers.RMSprop(
+            learning_rate=config.learning_rate,
+            rho=config.rmsprop_rho,
+            epsilon=config.rmsprop_epsilon,
+            clipvalue=config.gradient_clip_value,
+        ),
+        td_errors_loss_fn="element_wise_huber_loss",
+        gamma=config.gamma,
+        epsilon_greedy=epsilon,
+        target_update_period=None,
+        target_q_network=target_q_net,
+    )
+
+
+def make_replay_memory(
+    config: Config, collect_data_spec
+) -> tf_uniform_replay_buffer.TFUniformReplayBuffer:
+    """The tutorial's `ReplayMemory(10000)`: the last `replay_memory_capacity` steps."""
+    return replay.tf_uniform_replay(
+        collect_data_spec, batch_size=1, max_length=config.replay_memory_capacity
+    )
+
+
+def make_dataset(config: Config, memory) -> tf.data.Dataset:
+    """`memory.sample(BATCH_SIZE)`: sampled when trained on; pairs of adjacent steps make
+    the (state, action, next_state, reward) transitions."""
+    return memory.as_dataset(sample_batch_size=config.batch_size, num_steps=2)
+
+
+def make_drivers(env, collect_policy, observers) -> tuple[py_driver.PyDriver, py_driver.PyDriver]:
+    """One step per driver call, as the tutorial runs `optimize_model()` after every step
+    (so the network that acts changes during an episode); and, from an episode's last
+    step, only the step into the reset (a boundary in the memory)."""
+    return (
+        py_driver.PyDriver(env, collect_policy, observers, max_steps=1),
+        py_driver.PyDriver(env, collect_policy, observers, max_episodes=1),
     )
 
 

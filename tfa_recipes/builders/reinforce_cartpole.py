@@ -34,22 +34,9 @@ def build(config: Config, run: RunDir, env_factory, resources) -> Parts:
         network="the tutorial's ActorDistributionNetwork",
     )
     tf_agent = make_agent(config, train_env)
-    # The table is emptied after every train step, so a checkpoint needs no replay contents.
-    rb = replay.reverb_replay(
-        tf_agent.collect_data_spec,
-        max_size=config.replay_buffer_capacity,
-        sequence_length=None,
-        observer="episode",
-    )
+    rb = make_replay(config, tf_agent.collect_data_spec)
     resources.callback(rb.close)
-    # The tutorial's `collect_episode`: full episodes from a fresh reset.
-    collector = roles.PyCollector(
-        train_py_env,
-        CompiledPyTFEagerPolicy(tf_agent.collect_policy),
-        [rb.observer],
-        episodes_per_run=config.collect_episodes_per_iteration,
-        reset_each_run=True,
-    )
+    collector = make_collector(config, train_py_env, tf_agent, rb)
     # Built once: building it is 150-200 ms, five times the rest of an iteration.
     dataset = rb.replay_buffer.as_dataset(sample_batch_size=1)
     # The tutorial's quirk, kept: `sample_batch_size=1` samples ONE of the episodes just
@@ -73,6 +60,32 @@ def make_agent(config: Config, train_env) -> tf_agent_lib.TFAgent:
         actor_net,
         tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
         normalize_returns=True,
+    )
+
+
+def make_replay(config: Config, collect_data_spec) -> replay.ReverbReplay:
+    """The tutorial's Reverb table of whole episodes, fed by `ReverbAddEpisodeObserver`.
+    It is emptied after every train step, so a checkpoint needs no replay contents."""
+    return replay.reverb_replay(
+        collect_data_spec,
+        max_size=config.replay_buffer_capacity,
+        sequence_length=None,
+        observer="episode",
+    )
+
+
+def make_collector(
+    config: Config, train_py_env, tf_agent: tf_agent_lib.TFAgent, rb: replay.ReverbReplay
+) -> roles.PyCollector:
+    """The tutorial's `collect_episode`: a `PyDriver` (in a `tf_agents.train.Actor`) playing
+    `collect_episodes_per_iteration` full episodes from a fresh reset with the agent's
+    stochastic `collect_policy`, into the table."""
+    return roles.PyCollector(
+        train_py_env,
+        CompiledPyTFEagerPolicy(tf_agent.collect_policy),
+        [rb.observer],
+        episodes_per_run=config.collect_episodes_per_iteration,
+        reset_each_run=True,
     )
 
 
