@@ -58,7 +58,8 @@ LOCAL_INSTANCE_ENV = {
     # No usage report sent from a run.
     "RAY_USAGE_STATS_ENABLED": "0",
 }
-# Seconds a local instance's processes get to end after ray.shutdown() before SIGKILL.
+# Seconds a local instance's processes get to end after ray.shutdown(), or after the
+# launcher died, before `_GUARD_PROGRAM` kills them.
 SHUTDOWN_GRACE_SECONDS = 10.0
 # A role whose Ray worker died (killed, its node lost) has no exit code of its own.
 WORKER_LOST = -1
@@ -140,11 +141,10 @@ def ray_session(ray: Any, flags: RayFlags, actors: int) -> Iterator[dict[str, An
         # Ray's warnings (token authentication, a worker it restarted) are its own.
         ray_logger.setLevel(logging.ERROR)
     common = {"log_to_driver": flags.verbose, "configure_logging": flags.verbose}
-    # This process's own children (the console's noise filter) are not Ray's.
-    before = set(_descendants(os.getpid()))
-    started: set[int] = set()
+    guard = None
     try:
         if address is None:
+            guard = _guard()
             cpus, _ = asked(role_resources(flags, actors, 0), actors)
             ray.init(
                 # Logical CPUs, not cores: the local launcher also runs its processes on
@@ -166,11 +166,86 @@ def ray_session(ray: Any, flags: RayFlags, actors: int) -> Iterator[dict[str, An
             where = f"the Ray cluster at {address}"
         yield {"where": where, "GPU": ray.cluster_resources().get("GPU", 0.0)}
     finally:
-        if address is None and ray.is_initialized():
-            started = set(_descendants(os.getpid())) - before
         ray.shutdown()
-        _wait_gone(started)
+        if guard is not None:
+            guard.stdin.close()
+            guard.wait()
         ray_logger.setLevel(level)
+
+
+# Kills what a local instance leaves. Killed with the launcher (kill -9), the instance's
+# servers die with it (Ray's own fate sharing: PR_SET_PDEATHSIG), its workers and so the
+# roles within seconds, but its two agents (ray::DashboardAgent, ray::RuntimeEnvAgent)
+# lived on for about a minute, trying to flush their logs to the dead GCS. This process
+# notes every process below the launcher while the launcher lives; once its stdin closes
+# (the launcher shut Ray down, or died) it gives them SHUTDOWN_GRACE_SECONDS, then
+# SIGKILL. It runs as `python -I -S -c`: no site-packages, started in milliseconds.
+_GUARD_PROGRAM = r"""
+import os, select, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the launcher's to handle
+launcher, grace, spared = int(sys.argv[1]), float(sys.argv[2]), set(map(int, sys.argv[3:]))
+spared.add(os.getpid())
+
+def stat(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+def below_launcher():
+    children = {}
+    for entry in os.listdir("/proc"):
+        fields = entry.isdigit() and stat(entry)
+        if fields:
+            children.setdefault(int(fields[1]), []).append((int(entry), fields[19]))
+    found, todo = {}, [launcher]
+    while todo:
+        for pid, started in children.get(todo.pop(), []):
+            if pid not in spared:
+                found[pid] = started
+                todo.append(pid)
+    return found
+
+def alive(pid, started):
+    fields = stat(pid)  # the same start time: not a new process under a reused PID
+    return bool(fields) and fields[0] != "Z" and fields[19] == started
+
+seen = {}
+while not select.select([sys.stdin], [], [], 0.5)[0]:
+    seen.update(below_launcher())
+deadline = time.monotonic() + grace
+while any(alive(*p) for p in seen.items()) and time.monotonic() < deadline:
+    time.sleep(0.1)
+for pid, started in seen.items():
+    if alive(pid, started):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+"""
+
+
+def _guard() -> subprocess.Popen:
+    """`_GUARD_PROGRAM` over this process; its children so far (the console's noise
+    filter) are not Ray's and are spared."""
+    mine = [
+        entry for entry in os.listdir("/proc")
+        if entry.isdigit() and _parent(entry) == os.getpid()
+    ]
+    return subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", _GUARD_PROGRAM, str(os.getpid()),
+         str(SHUTDOWN_GRACE_SECONDS), *mine],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def _parent(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _refuse_silent_address(address: str) -> None:
@@ -251,7 +326,7 @@ class RoleProcess:
             [sys.executable, *argv],
             # Ctrl-C is the launcher's to forward: the learner saves while the server runs.
             start_new_session=True,
-            preexec_fn=die_with_parent,
+            preexec_fn=_role_preexec,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -311,6 +386,14 @@ class RoleProcess:
             self.process.kill()
             self.process.wait()
         return self._rest(), self.process.returncode
+
+
+def _role_preexec() -> None:
+    die_with_parent()
+    # Ray starts its processes with SIGINT blocked (a Ctrl-C at the terminal is the
+    # driver's), and its workers inherit the mask: the role's Ctrl-C (the learner's save)
+    # would never arrive.
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 class RayRole:
@@ -423,43 +506,3 @@ def _show(lines: list[tuple[str, str]]) -> None:
         out = sys.stdout if stream == "stdout" else sys.stderr
         out.write(line)
         out.flush()
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid` (a local instance's: its servers, workers and roles)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _wait_gone(pids: set[int]) -> None:
-    """ray.shutdown() stops a local instance's servers; its workers notice and end. What
-    is still there after SHUTDOWN_GRACE_SECONDS is killed."""
-    deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in pids:
-        if _alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
