@@ -107,7 +107,8 @@ def error_lines(text: str) -> list[str]:
 
 def test_two_actors_on_ray_complete_a_run_and_ray_restarts_a_dead_actor(tmp_path):
     run_dir = tmp_path / "run"
-    launcher = Launcher(*TINY, "--actors", "2", "--num-iterations", "300", "--run-dir", str(run_dir))
+    launcher = Launcher(*TINY, "--actors", "2", "--num-iterations", "300",
+                        "--run-dir", str(run_dir))
     launcher.read_until("step = 100:")
     assert set(launcher.pids()) == {"replay server", "learner", "actor 0", "actor 1"}
     # The role's process dies: Ray restarts its actor, which starts the role again.

@@ -11,7 +11,6 @@ is started, watched and signalled differs (`_Child` here, `RayRole` there)."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from typing import Any, Protocol
 from tfa_recipes.argv import without_flags
 from tfa_recipes.distributed.flags import LAUNCHER_FLAGS, parse_address
 from tfa_recipes.distributed.network import free_port, refuse_port_in_use, wait_for_server
-from tfa_recipes.distributed.watchdog import LAUNCHER_PID_ENV
+from tfa_recipes.distributed.watchdog import LAUNCHER_PID_ENV, die_with_parent
 from tfa_recipes.errors import RecipeError
 from tfa_recipes.run.directory import RunDir
 from tfa_recipes.run.lifecycle import OpenedRun
@@ -37,16 +36,6 @@ MAX_ACTOR_RESTARTS = 5
 # Seconds a process gets to stop after SIGTERM before SIGKILL.
 STOP_GRACE_SECONDS = 15.0
 
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """In the child before exec: the kernel sends SIGTERM if the launcher dies, however
-    it dies (SIGKILL included), so no role outlives it."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 class Role(Protocol):
     """One role's process as `run_roles` sees it, wherever it runs."""
 
@@ -56,7 +45,7 @@ class Role(Protocol):
     def start(self) -> None: ...
 
     def describe(self) -> str:
-        """Where it runs, for the line naming it ("pid N" first)."""
+        """Where it runs, once it runs, for the line naming it ("pid N" first)."""
 
     def poll(self) -> int | None:
         """Its exit code once it has ended, else None."""
@@ -204,8 +193,10 @@ def run_roles(
         if not _wait_for_own_server(server, address, connect_timeout, lambda: stopping):
             print("error: interrupted before any progress was saved", file=sys.stderr)
             return EXIT_INTERRUPTED
+        # Started together, named once they run: a Ray actor takes seconds to start.
         for role in (learner, *actors):
             role.start()
+        for role in (learner, *actors):
             print(f"{role.name}: {role.describe()}", flush=True)
         return _supervise(server, learner, actors, lambda: stopping)
     finally:

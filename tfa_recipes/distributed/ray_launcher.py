@@ -4,7 +4,7 @@ on a local Ray instance started for the run or on the cluster of `--ray-address`
 Ray places the roles (each asks for the CPUs and GPUs of its `--ray-*` flag; the replay
 server on the driver's node, whose address the others are given), restarts an actor
 that dies (Ray's `max_restarts`), and stops them with the run. What a role does and says
-is unchanged: each Ray actor (`RoleProcess`) runs the role's own command line
+is unchanged: each Ray actor (`ray_role.RoleProcess`) runs the role's own command line
 (`--role ...`) as a child process, as the local launcher does, so a role's signal
 handling (Ctrl-C saves and exits 130), its one-line errors, its watchdog and the run's
 lock work as they do there. Its lines reach this console through the actor, not through
@@ -20,12 +20,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -34,12 +31,11 @@ from tfa_recipes.distributed.flags import RayFlags, parse_address
 from tfa_recipes.distributed.launcher import (
     MAX_ACTOR_RESTARTS,
     describe_exit,
-    die_with_parent,
     role_argv,
     run_roles,
 )
 from tfa_recipes.distributed.network import free_port, refuse_port_in_use
-from tfa_recipes.distributed.watchdog import LAUNCHER_PID_ENV
+from tfa_recipes.distributed.ray_role import RoleProcess
 from tfa_recipes.errors import RecipeError, first_line
 from tfa_recipes.run.lifecycle import OpenedRun
 from tfa_recipes.run.lock import HOLDER_PID_ENV
@@ -311,91 +307,6 @@ def refuse_unfit(
             )
 
 
-class RoleProcess:
-    """The Ray actor of one role: the role's command line as a child process of this Ray
-    worker, and its output kept for the launcher's `output` calls.
-
-    The child gets SIGTERM from the kernel when this worker dies (however: Ray killing it
-    to restart or stop the actor, its node shutting down), and its watchdog ends it once
-    this worker is gone (`watchdog.LAUNCHER_PID_ENV`), so no role outlives its actor. Ray
-    runs `__init__` on the worker's main thread, which lives as long as the worker: the
-    kernel's signal follows the thread that started the child."""
-
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, *argv],
-            # Ctrl-C is the launcher's to forward: the learner saves while the server runs.
-            start_new_session=True,
-            preexec_fn=_role_preexec,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, **env, LAUNCHER_PID_ENV: str(os.getpid())},
-        )
-        self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
-        self.readers = [
-            threading.Thread(target=self._read, args=(stream, name), daemon=True)
-            for stream, name in ((self.process.stdout, "stdout"), (self.process.stderr, "stderr"))
-        ]
-        for reader in self.readers:
-            reader.start()
-
-    def _read(self, stream: Any, name: str) -> None:
-        for line in iter(stream.readline, b""):
-            self.lines.put((name, line.decode(errors="replace")))
-
-    def where(self) -> tuple[str, int, int]:
-        """(node address, the role's PID, this worker's PID)."""
-        import ray
-
-        return ray.util.get_node_ip_address(), self.process.pid, os.getpid()
-
-    def output(self, seconds: float = 1.0) -> tuple[list[tuple[str, str]], int | None]:
-        """The lines written since the last call, waiting up to `seconds` for one; and the
-        exit code once the role has ended and every line it wrote is in."""
-        lines = []
-        deadline = time.monotonic() + seconds
-        with contextlib.suppress(queue.Empty):
-            lines.append(self.lines.get(timeout=seconds))
-            while time.monotonic() < deadline:
-                lines.append(self.lines.get_nowait())
-        code = self.process.poll()
-        if code is None:
-            return lines, None
-        return lines + self._rest(), code
-
-    def _rest(self) -> list[tuple[str, str]]:
-        for reader in self.readers:
-            reader.join(timeout=5)
-        rest = []
-        with contextlib.suppress(queue.Empty):
-            while True:
-                rest.append(self.lines.get_nowait())
-        return rest
-
-    def signal(self, signum: int) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signum)
-
-    def stop(self, seconds: float) -> tuple[list[tuple[str, str]], int]:
-        """The role's last lines and exit code, SIGKILLed after `seconds`."""
-        try:
-            self.process.wait(seconds)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        return self._rest(), self.process.returncode
-
-
-def _role_preexec() -> None:
-    die_with_parent()
-    # Ray starts its processes with SIGINT blocked (a Ctrl-C at the terminal is the
-    # driver's), and its workers inherit the mask: the role's Ctrl-C (the learner's save)
-    # would never arrive.
-    signal.pthread_sigmask(signal.SIG_SETMASK, set())
-
-
 class RayRole:
     """A role as `launcher.run_roles` drives it, run by a `RoleProcess` Ray actor."""
 
@@ -420,7 +331,7 @@ class RayRole:
 
     def start(self) -> None:
         self.handle = self.actor_class.options(**self.options).remote(self.argv, self.env)
-        self._started(previous_pid=None)
+        self.pid = 0
 
     def _started(self, previous_pid: int | None) -> None:
         """Wait until Ray has started the role (again, with a new PID after a restart)."""
@@ -453,6 +364,8 @@ class RayRole:
         self.pending = self.handle.output.remote()
 
     def describe(self) -> str:
+        if not self.pid:
+            self._started(previous_pid=None)
         return f"pid {self.pid} (Ray worker {self.worker_pid}, node {self.node})"
 
     def poll(self) -> int | None:
