@@ -23,6 +23,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -66,8 +67,16 @@ def cluster_address(flags: RayFlags) -> str | None:
     return flags.address or os.environ.get("RAY_ADDRESS") or None
 
 
+def _on_loopback(address: str | None) -> bool:
+    """A local instance, or a cluster whose head listens on 127.0.0.1 (started with
+    LOCAL_INSTANCE_ENV): Ray would rewrite 127.0.0.1 to the machine's outward address,
+    where such a head does not answer (ray.init then retried for minutes)."""
+    host = None if address is None else address.rpartition(":")[0]
+    return host is None or host.startswith("127.") or host in ("localhost", "[::1]")
+
+
 def import_ray(flags: RayFlags) -> Any:
-    if cluster_address(flags) is None:
+    if _on_loopback(cluster_address(flags)):
         # Read when Ray is imported.
         os.environ.update(LOCAL_INSTANCE_ENV)
     try:
@@ -87,7 +96,7 @@ def launch_on_ray(
     `distributed.flags.RoleFlags`, with `cluster == "ray"`); the learner's exit code."""
     ray = import_ray(flags.ray)
     config = opened.config
-    with ray_session(ray, flags.ray, config.actors) as cluster:
+    with ray_session(ray, flags.ray, config.actors, flags.connect_timeout) as cluster:
         needs = role_resources(flags.ray, config.actors, cluster["GPU"])
         refuse_unfit(ray, needs, config.actors, cluster["where"])
         node_ip = ray.util.get_node_ip_address()
@@ -126,7 +135,9 @@ def launch_on_ray(
 
 
 @contextlib.contextmanager
-def ray_session(ray: Any, flags: RayFlags, actors: int) -> Iterator[dict[str, Any]]:
+def ray_session(
+    ray: Any, flags: RayFlags, actors: int, connect_timeout: float
+) -> Iterator[dict[str, Any]]:
     """Connected to the cluster of `flags.address` (or $RAY_ADDRESS), else to a local
     instance started here, sized to host every role; disconnected, and a local instance
     and every process it started gone, on every way out. Yields where it is and its GPUs."""
@@ -153,12 +164,23 @@ def ray_session(ray: Any, flags: RayFlags, actors: int) -> Iterator[dict[str, An
             where = "the local Ray instance"
         else:
             _refuse_silent_address(address)
+            # A port that answers but is no Ray head's keeps ray.init retrying for minutes.
+            give_up = threading.Timer(connect_timeout, _no_answer, (address, connect_timeout))
+            give_up.start()
             try:
                 ray.init(address=address, **common)
             except Exception as error:  # noqa: BLE001 - Ray raises several kinds
+                # An explicit address never turns Ray's token authentication on.
+                hint = "" if os.environ.get("RAY_AUTH_MODE") else (
+                    "; a cluster with token authentication (Ray's default when a token "
+                    "exists) also needs RAY_AUTH_MODE=token here"
+                )
                 raise RecipeError(
-                    f"cannot connect to the Ray cluster at {address} ({first_line(error)[:160]})"
+                    f"cannot connect to the Ray cluster at {address} "
+                    f"({first_line(error)[:160]}){hint}"
                 ) from None
+            finally:
+                give_up.cancel()
             where = f"the Ray cluster at {address}"
         yield {"where": where, "GPU": ray.cluster_resources().get("GPU", 0.0)}
     finally:
@@ -242,6 +264,17 @@ def _parent(pid: str) -> int | None:
             return int(stat.read().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _no_answer(address: str, seconds: float) -> None:
+    """ray.init cannot be interrupted: one line, and the process ends (it holds nothing of
+    the run but its lock, which the kernel releases)."""
+    print(
+        f"error: the Ray cluster at {address} did not answer within {seconds:g} s "
+        "(--connect-timeout): is it a Ray head's address (ray start --head prints it)?",
+        file=sys.stderr, flush=True,
+    )
+    os._exit(2)
 
 
 def _refuse_silent_address(address: str) -> None:
