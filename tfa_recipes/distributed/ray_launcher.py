@@ -154,6 +154,9 @@ def ray_session(
             guard = _guard()
             cpus, _ = asked(role_resources(flags, actors, 0), actors)
             ray.init(
+                # A new instance even where `ray start` left one (or its address file,
+                # /tmp/ray/ray_current_cluster), which ray.init() would join.
+                address="local",
                 # Logical CPUs, not cores: the local launcher also runs its processes on
                 # however many cores there are.
                 num_cpus=max(os.cpu_count() or 1, int(-(-cpus // 1))),
