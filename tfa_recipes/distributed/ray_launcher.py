@@ -12,7 +12,7 @@ Ray's log streaming, so Ray's own lines stay out unless --verbose. The supervisi
 (`launcher.run_roles`) is the local launcher's. Reverb carries experience and weights;
 nothing passes through Ray's object store.
 
-Ray is imported here only, and only for `--cluster ray`.
+Ray is imported only here (and by `ray_role` in the workers), only for `--cluster ray`.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def launch_on_ray(
             ray.get_runtime_context().get_node_id(), soft=False
         )
 
-        def make_role(name: str, role_argv: list[str], shares_lock: bool) -> RayRole:
+        def make_role(name: str, command: list[str], shares_lock: bool) -> RayRole:
             kind = name.split()[0]
             cpus, gpus = needs[kind]
             options: dict[str, Any] = {
@@ -128,7 +128,7 @@ def launch_on_ray(
             env = {HOLDER_PID_ENV: str(os.getpid())} if shares_lock else {}
             # Each node runs the roles with its own Python, not this one's path.
             return RayRole(
-                ray, actor_class, name, role_argv[1:], env, options, flags.connect_timeout
+                ray, actor_class, name, command[1:], env, options, flags.connect_timeout
             )
 
         return run_roles(config, address, base, make_role, flags.connect_timeout)
