@@ -6,7 +6,12 @@ per second of the training loop, and the whole process's wall time. "env steps/s
 every step of the run, the random warm-up's included, over the loop's seconds (the
 warm-up runs before the loop); "updates/s" counts the loop's train steps only. Breakout runs a
 short version of the book's set-up (a warm-up of 2,000 random steps, 300 iterations of 4
-steps and one update, short episodes), enough to see the rates.
+steps and one update, short episodes), enough to see the rates. The rows with actors run
+twice: under the local launcher and with `--cluster ray` (a local Ray instance started
+for the run). "outside s" is the process's time outside the loop: start-up, the final
+export and the stop of every process. "peak RSS" is the most memory the whole process
+tree held at once (sampled every 0.5 s), "Ray" the part of it in Ray's own processes
+(its servers, agents and the workers that hold the roles).
 
 Part 2 measures, with the table served by another process as in a run with actors, the
 CPU time of the two things that cross the process boundary: an actor's insert of one
@@ -19,7 +24,8 @@ step with the random policy, with the recipe's collect policy (a compiled
 `PyTFEagerPolicy`, as the actors run it), and with that policy and its insert into a
 table in another process, for CartPole and Breakout.
 
-    python benchmarks/bench_actors.py [--skip-runs] [--skip-breakout]
+    python benchmarks/bench_actors.py [--skip-runs] [--skip-breakout] [--skip-ray]
+        [--runs-only] [--cartpole-iterations N]
 """
 
 from __future__ import annotations
@@ -30,12 +36,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from timing import REPO, time_batches
 
-CARTPOLE = ("--num-iterations", "5000", "--eval-interval", "5000", "--log-interval", "5000")
+CARTPOLE = ("--eval-interval", "5000", "--log-interval", "5000")
 BREAKOUT = (
     "--num-iterations", "300", "--eval-interval", "300", "--log-interval", "300",
     "--checkpoint-interval", "300", "--initial-collect-steps", "2000",
@@ -43,17 +50,23 @@ BREAKOUT = (
 )
 
 
-def run_recipe(module: str, flags: tuple[str, ...], actors: int) -> dict:
+def run_recipe(module: str, flags: tuple[str, ...], actors: int, cluster: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         run_dir = Path(folder) / "run"
         load = os.getloadavg()[0]
         started = time.perf_counter()
-        subprocess.run(
+        cluster_flags = ("--cluster", cluster) if actors else ()
+        process = subprocess.Popen(
             [sys.executable, "-m", module, *flags, "--num-video-episodes", "0",
-             "--actors", str(actors), "--run-dir", str(run_dir)],
-            cwd=REPO, check=True, capture_output=True, text=True,
+             "--actors", str(actors), *cluster_flags, "--run-dir", str(run_dir)],
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
+        memory = PeakMemory(process.pid)
+        _, stderr = process.communicate()
         wall = time.perf_counter() - started
+        memory.stop()
+        if process.returncode != 0:
+            sys.exit(f"error: {module} --actors {actors} --cluster {cluster}: {stderr[-2000:]}")
         summary = json.loads((run_dir / "summary.json").read_text())
     loop = summary["train_seconds"]
     return {
@@ -63,7 +76,59 @@ def run_recipe(module: str, flags: tuple[str, ...], actors: int) -> dict:
         "env_steps_per_s": summary["environment_steps"] / loop,
         "updates_per_s": summary["iterations"] / loop,
         "return": summary["final_average_return"],
+        "rss_mb": memory.peak / 2**20,
+        "ray_rss_mb": memory.ray_at_peak / 2**20,
     }
+
+
+class PeakMemory(threading.Thread):
+    """The most resident memory a process and everything below it held at once, and how
+    much of that was in Ray's processes (`ray::...` workers, and the programs of Ray's
+    package: gcs_server, raylet, the monitors, the agents)."""
+
+    PAGE = os.sysconf("SC_PAGE_SIZE")
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.ray_at_peak = pid, 0, 0
+        self.done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            total = ray = 0
+            for pid in self.tree():
+                try:
+                    rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * self.PAGE
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except (OSError, IndexError, ValueError):
+                    continue
+                total += rss
+                if command.startswith(b"ray::") or b"/site-packages/ray/" in command:
+                    ray += rss
+            if total > self.peak:
+                self.peak, self.ray_at_peak = total, ray
+
+    def tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                parent = int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+        found, todo = [self.pid], [self.pid]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                found.append(child)
+                todo.append(child)
+        return found
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
 
 
 # A table for the recipe's items (argv: port, recipe), without a rate limiter.
@@ -197,23 +262,34 @@ def actor_step_costs(recipe_name: str, steps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-runs", action="store_true", help="part 2 only")
+    parser.add_argument("--skip-runs", action="store_true", help="parts 2 and 3 only")
+    parser.add_argument("--runs-only", action="store_true", help="part 1 only")
     parser.add_argument("--skip-breakout", action="store_true")
+    parser.add_argument("--skip-ray", action="store_true", help="no --cluster ray rows")
+    parser.add_argument("--cartpole-iterations", type=int, default=5000,
+                        help="a shorter CartPole run, to check the rows work")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     print(f"CPU cores: {os.cpu_count()}")
     if not args.skip_runs:
-        recipes = [("tfa_recipes.dqn_cartpole", CARTPOLE)]
+        cartpole = (*CARTPOLE, "--num-iterations", str(args.cartpole_iterations))
+        recipes = [("tfa_recipes.dqn_cartpole", cartpole)]
         if not args.skip_breakout:
             recipes.append(("tfa_recipes.dqn_breakout", BREAKOUT))
-        print(f"{'recipe':14} {'actors':>6} {'load':>5} {'process s':>9} {'loop s':>7} "
-              f"{'env steps/s':>11} {'updates/s':>9} {'return':>7}")
+        clusters = ("local",) if args.skip_ray else ("local", "ray")
+        print(f"{'recipe':14} {'cluster':7} {'actors':>6} {'load':>5} {'process s':>9} "
+              f"{'loop s':>7} {'outside s':>9} {'env steps/s':>11} {'updates/s':>9} "
+              f"{'return':>7} {'peak RSS MB':>11} {'Ray':>6}")
         for module, flags in recipes:
-            for actors in (0, 1, 2):
-                row = run_recipe(module, flags, actors)
-                print(f"{module.split('.')[-1]:14} {actors:6d} {row['load']:5.2f} "
-                      f"{row['wall']:9.1f} {row['loop']:7.1f} {row['env_steps_per_s']:11.0f} "
-                      f"{row['updates_per_s']:9.0f} {row['return']:7.1f}", flush=True)
+            for actors, cluster in [(0, "-")] + [(a, c) for c in clusters for a in (1, 2)]:
+                row = run_recipe(module, flags, actors, cluster)
+                print(f"{module.split('.')[-1]:14} {cluster:7} {actors:6d} {row['load']:5.2f} "
+                      f"{row['wall']:9.1f} {row['loop']:7.1f} {row['wall'] - row['loop']:9.1f} "
+                      f"{row['env_steps_per_s']:11.0f} {row['updates_per_s']:9.0f} "
+                      f"{row['return']:7.1f} {row['rss_mb']:11.0f} {row['ray_rss_mb']:6.0f}",
+                      flush=True)
+    if args.runs_only:
+        return
     print(f"load average {os.getloadavg()[0]:.2f}; the table in another process:")
     costs = grpc_costs()
     print(f"  insert of one CartPole step (ReverbAddTrajectoryObserver, flushed): "

@@ -12,7 +12,7 @@ from cli_checks import assert_one_line_error
 
 from tfa_recipes.errors import RecipeError
 from tfa_recipes.run.directory import LOCK_NAME, RunDir
-from tfa_recipes.run.lock import RunLock
+from tfa_recipes.run.lock import HOLDER_PID_ENV, RunLock
 
 from conftest import REPO, run_cli
 
@@ -99,3 +99,17 @@ def test_a_killed_owners_lock_does_not_block(holder):
         except RecipeError:
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+def test_a_process_started_for_the_holder_shares_its_lock_and_no_other_does(holder, monkeypatch):
+    """The learner a Ray worker starts for the Ray launcher (not its child: no descriptor
+    to inherit) names the launcher's PID; a PID that does not hold the lock is refused."""
+    run_dir, process = holder
+    monkeypatch.setenv(HOLDER_PID_ENV, str(process.pid))
+    with RunLock(RunDir(run_dir)) as shared:
+        assert shared.fd is not None
+    # Still the holder's after the sharer left, and no one else's to share.
+    monkeypatch.setenv(HOLDER_PID_ENV, str(os.getpid()))
+    with pytest.raises(RecipeError, match=f"is in use by process {process.pid}$"):
+        with RunLock(RunDir(run_dir)):
+            pass

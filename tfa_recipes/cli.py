@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from tfa_recipes.argv import without_flags
 from tfa_recipes.config import build_config, field_types, flag_name, read_recipe_file, recipe_file
-from tfa_recipes.distributed.flags import DEFAULT_CONNECT_TIMEOUT, RoleFlags
+from tfa_recipes.distributed.flags import CLUSTERS, DEFAULT_CONNECT_TIMEOUT, RayFlags, RoleFlags
 from tfa_recipes.envs.names import is_tf_native
 from tfa_recipes.errors import Interrupted, RecipeError
 from tfa_recipes.output import quiet
@@ -176,6 +176,46 @@ def _add_role_flags(parser: argparse.ArgumentParser) -> None:
         help="seconds a role waits for the replay server (and the learner for the actors' "
         f"warm-up) before it stops with an error (default: {DEFAULT_CONNECT_TIMEOUT:.0f})",
     )
+    _add_cluster_flags(parser)
+
+
+def _add_cluster_flags(parser: argparse.ArgumentParser) -> None:
+    """--cluster ray: the roles of --actors N as Ray actors (`distributed.ray_launcher`)."""
+    parser.add_argument(
+        "--cluster",
+        default="local",
+        help=f"with --actors N, who starts, restarts and stops the roles: {CLUSTERS[0]} (this "
+        f"package's launcher, on this machine) or {CLUSTERS[1]} (Ray, on a local instance "
+        "started for the run or the cluster of --ray-address; pip install 'tfa_recipes[ray]') "
+        "(default: local)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        help="with --cluster ray: the running Ray cluster to use, as ray.init takes it (HOST:PORT "
+        "of its head, or auto) (default: $RAY_ADDRESS, else a local instance for the run)",
+    )
+    for flag, what, default in (
+        ("--ray-replay-cpus", "CPUs the replay server asks Ray for", "1"),
+        ("--ray-learner-cpus", "CPUs the learner asks Ray for", "1"),
+        ("--ray-learner-gpus", "GPUs the learner asks Ray for", "1 where the cluster has one"),
+        ("--ray-actor-cpus", "CPUs each actor asks Ray for", "1"),
+    ):
+        parser.add_argument(
+            flag, type=_resource(flag), help=f"with --cluster ray: {what} (default: {default})"
+        )
+
+
+def _resource(flag: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value < float("inf"):
+            raise RecipeError(f"{flag} must be a number >= 0, got {text!r}")
+        return value
+
+    return parse
 
 
 def _seconds(text: str) -> float:
@@ -242,7 +282,14 @@ def _parse_recipe(recipe: AnyRecipe, argv: list[str]) -> int:
     fresh = build_config(recipe.config_cls, {**defaults, **overrides})
     flags = None
     if recipe.distributed:
-        flags = RoleFlags(args.role, args.replay_address, args.actor_id, args.connect_timeout)
+        ray = RayFlags(
+            args.ray_address, args.ray_replay_cpus, args.ray_learner_cpus,
+            args.ray_learner_gpus, args.ray_actor_cpus,
+            verbose=args.verbose or quiet.verbose_from_env(),
+        )
+        flags = RoleFlags(
+            args.role, args.replay_address, args.actor_id, args.connect_timeout, args.cluster, ray
+        )
         flags.check(fresh)
     with quiet.hidden(verbose=args.verbose):
         return _run_recipe(recipe, overrides, args, flags, [f"-m{recipe.module}", *argv], argv)

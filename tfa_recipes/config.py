@@ -80,7 +80,7 @@ def actors_param() -> Any:
     """`--actors N` of a recipe that runs with actors (`distributed`)."""
     return param(
         "actor processes collecting into one Reverb server for a learner process, all on "
-        "this machine (0: one process; see --role for runs across machines)",
+        "this machine (0: one process; see --cluster ray and --role for runs across machines)",
         minimum=0,
     )
 

@@ -185,7 +185,15 @@ def run_role(
         if config.actors == 0:
             if flags.replay_address is not None:
                 raise RecipeError("--replay-address goes with --actors N or --role")
+            if flags.cluster == "ray":
+                raise RecipeError("--cluster ray runs the roles of a run with actors: add "
+                                  "--actors N (N >= 1)")
             return train(recipe, overrides, run_dir, out=out, command=command)
+        if flags.cluster == "ray":
+            from tfa_recipes.distributed.ray_launcher import import_ray
+
+            # Before the run is opened: a missing install touches nothing.
+            import_ray(flags.ray)
         with open_run(recipe, overrides, run_dir, purpose="launch") as opened:
             from tfa_recipes.distributed.launcher import launch
             from tfa_recipes.distributed.watch import learner_finished
@@ -195,7 +203,10 @@ def run_role(
                 # (its roles would stop as they start).
                 out(f"run directory: {opened.run.path}: nothing left to train")
                 return Trained(opened.run, opened.config, saved_summary(opened.run))
+            if flags.cluster == "ray":
+                from tfa_recipes.distributed.ray_launcher import launch_on_ray
 
+                return launch_on_ray(recipe, opened, argv, flags)
             return launch(recipe, opened, argv, flags.replay_address, flags.connect_timeout)
     from tfa_recipes.distributed.watchdog import Watchdog
 

@@ -10,6 +10,40 @@ from tfa_recipes.run.directory import RunDir
 
 ROLES = ("replay", "learner", "actor")
 DEFAULT_CONNECT_TIMEOUT = 120.0
+# Who starts, restarts and stops the roles of `--actors N`: this package's launcher on
+# this machine, or Ray (`distributed.ray_launcher`) on a local instance or a cluster.
+CLUSTERS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class RayFlags:
+    """--ray-address and the resources each role asks Ray for (None: the default,
+    `distributed.ray_launcher.RESOURCE_DEFAULTS`)."""
+
+    address: str | None = None
+    replay_cpus: float | None = None
+    learner_cpus: float | None = None
+    # None: one GPU when the cluster has one, else none.
+    learner_gpus: float | None = None
+    actor_cpus: float | None = None
+    # Ray's own log lines (its workers' output, its warnings) on the console (--verbose).
+    verbose: bool = False
+
+    def given(self) -> list[str]:
+        """The --ray-* flags given."""
+        return [
+            f"--ray-{name.replace('_', '-')}"
+            for name in ("address", "replay_cpus", "learner_cpus", "learner_gpus", "actor_cpus")
+            if getattr(self, name) is not None
+        ]
+
+
+# The flags of the launcher alone: a role started for it gets its own address and run
+# directory, and is one process of whatever cluster started it.
+LAUNCHER_FLAGS = (
+    "--run-dir", "--replay-address", "--cluster", "--ray-address", "--ray-replay-cpus",
+    "--ray-learner-cpus", "--ray-learner-gpus", "--ray-actor-cpus",
+)
 
 
 @dataclass(frozen=True)
@@ -21,10 +55,20 @@ class RoleFlags:
     actor_id: int | None = None
     # How long a role waits for another (the server, the warm-up) before one line.
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    cluster: str = "local"
+    ray: RayFlags = RayFlags()
 
     def check(self, config: Any) -> None:
         """Refuse flags that do not go together, before anything starts."""
         role, address, actor_id = self.role, self.replay_address, self.actor_id
+        if self.cluster not in CLUSTERS:
+            raise RecipeError(
+                f"--cluster must be one of {', '.join(CLUSTERS)}, got {self.cluster!r}"
+            )
+        if self.cluster == "ray" and role is not None:
+            raise RecipeError("--cluster ray starts every role itself: it goes without --role")
+        if self.cluster != "ray" and self.ray.given():
+            raise RecipeError(f"{self.ray.given()[0]} goes with --cluster ray")
         if role is None:
             if actor_id is not None:
                 raise RecipeError("--actor-id goes with --role actor")

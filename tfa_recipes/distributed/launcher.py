@@ -1,12 +1,16 @@
 """Every role of a run with actors on this machine: the launcher that starts the replay
 server, the learner and the actors as processes, restarts an actor that dies, and stops
 every process on the way out. Launchpad has no Python 3.11 wheels: these are plain
-processes talking Reverb's gRPC."""
+processes talking Reverb's gRPC.
+
+What to do when a role ends (`run_roles`: the order of starting and stopping, Ctrl-C
+forwarded to the learner, a dead actor restarted up to MAX_ACTOR_RESTARTS times) is the
+same with Ray placing the roles (`distributed.ray_launcher`); only how a role's process
+is started, watched and signalled differs (`_Child` here, `RayRole` there)."""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -14,12 +18,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tfa_recipes.argv import without_flags
-from tfa_recipes.distributed.flags import parse_address
+from tfa_recipes.distributed.flags import LAUNCHER_FLAGS, parse_address
 from tfa_recipes.distributed.network import free_port, refuse_port_in_use, wait_for_server
-from tfa_recipes.distributed.watchdog import LAUNCHER_PID_ENV
+from tfa_recipes.distributed.watchdog import LAUNCHER_PID_ENV, die_with_parent
 from tfa_recipes.errors import RecipeError
 from tfa_recipes.run.directory import RunDir
 from tfa_recipes.run.lifecycle import OpenedRun
@@ -32,14 +36,28 @@ MAX_ACTOR_RESTARTS = 5
 # Seconds a process gets to stop after SIGTERM before SIGKILL.
 STOP_GRACE_SECONDS = 15.0
 
-_PR_SET_PDEATHSIG = 1
+class Role(Protocol):
+    """One role's process as `run_roles` sees it, wherever it runs."""
 
+    name: str
+    restarts: int
 
-def _die_with_parent() -> None:
-    """In the child before exec: the kernel sends SIGTERM if the launcher dies, however
-    it dies (SIGKILL included), so no role outlives it."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    def start(self) -> None: ...
+
+    def describe(self) -> str:
+        """Where it runs, once it runs, for the line naming it ("pid N" first)."""
+
+    def poll(self) -> int | None:
+        """Its exit code once it has ended, else None."""
+
+    def exit_reason(self, code: int) -> str: ...
+
+    def restart(self) -> None: ...
+
+    def signal(self, signum: int) -> None: ...
+
+    def wait(self, deadline: float) -> None:
+        """Wait until `deadline` (time.monotonic()) for it to end, then kill it."""
 
 
 @dataclass
@@ -60,7 +78,7 @@ class _Child:
         self.process = subprocess.Popen(
             self.argv,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             stdin=subprocess.DEVNULL,
             env=env,
             pass_fds=() if self.lock_fd is None else (self.lock_fd,),
@@ -70,13 +88,25 @@ class _Child:
     def pid(self) -> int:
         return self.process.pid
 
+    def describe(self) -> str:
+        return f"pid {self.pid}"
+
+    def poll(self) -> int | None:
+        return self.process.poll()
+
+    def exit_reason(self, code: int) -> str:
+        return describe_exit(code)
+
+    def restart(self) -> None:
+        self.restarts += 1
+        self.start()
+
     def signal(self, signum: int) -> None:
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signum)
 
     def wait(self, deadline: float) -> None:
-        """Wait until `deadline` (time.monotonic()), then SIGKILL."""
         if self.process is None:
             return
         try:
@@ -86,7 +116,7 @@ class _Child:
             self.process.wait()
 
 
-def stop_all(children: Sequence[_Child], signum: int = signal.SIGTERM) -> None:
+def stop_all(children: Sequence[Role], signum: int = signal.SIGTERM) -> None:
     """Signal every child, then give them STOP_GRACE_SECONDS together before SIGKILL."""
     for child in children:
         child.signal(signum)
@@ -106,11 +136,11 @@ def describe_exit(code: int) -> str:
 
 def role_argv(recipe, argv: Sequence[str], run: RunDir, address: str, role: str) -> list[str]:
     """The launcher's own command line for one role: the same flags (so the same config),
-    the run directory and the server's address."""
-    kept = without_flags(argv, ("--run-dir", "--replay-address"))
+    the run directory (absolute: a Ray worker runs elsewhere) and the server's address."""
+    kept = without_flags(argv, LAUNCHER_FLAGS)
     return [
         sys.executable, "-m", recipe.module, *kept,
-        "--run-dir", str(run.path), "--replay-address", address, "--role", role,
+        "--run-dir", str(run.path.absolute()), "--replay-address", address, "--role", role,
     ]
 
 
@@ -127,14 +157,27 @@ def launch(
     else:
         refuse_port_in_use(parse_address(address)[1])
     base = role_argv(recipe, argv, opened.run, address, "replay")
-    return _launch(opened.config, address, base, opened.lock.fd, connect_timeout)
+
+    def child(name: str, argv: list[str], shares_lock: bool) -> _Child:
+        return _Child(name, argv, lock_fd=opened.lock.fd if shares_lock else None)
+
+    return run_roles(opened.config, address, base, child, connect_timeout)
 
 
-def _launch(config, address: str, base: list[str], lock_fd: int, connect_timeout: float) -> int:
-    server = _Child("replay server", base)
-    learner = _Child("learner", base[:-1] + ["learner"], lock_fd=lock_fd)
+def run_roles(
+    config: Any,
+    address: str,
+    base: list[str],
+    make_role: Callable[[str, list[str], bool], Role],
+    connect_timeout: float,
+) -> int:
+    """Start the server, then the learner, then the actors (`make_role(name, argv,
+    shares_lock)`: `base` is the server's command line), supervise them, and stop them all
+    on the way out; the learner's exit code."""
+    server = make_role("replay server", base, False)
+    learner = make_role("learner", base[:-1] + ["learner"], True)
     actors = [
-        _Child(f"actor {i}", base[:-1] + ["actor", "--actor-id", str(i)])
+        make_role(f"actor {i}", base[:-1] + ["actor", "--actor-id", str(i)], False)
         for i in range(config.actors)
     ]
     stopping = False
@@ -146,15 +189,15 @@ def _launch(config, address: str, base: list[str], lock_fd: int, connect_timeout
     previous = {s: signal.signal(s, stop_request) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.start()
-        print(f"replay server: pid {server.pid} on {address}", flush=True)
+        print(f"replay server: {server.describe()} on {address}", flush=True)
         if not _wait_for_own_server(server, address, connect_timeout, lambda: stopping):
             print("error: interrupted before any progress was saved", file=sys.stderr)
             return EXIT_INTERRUPTED
-        learner.start()
-        print(f"learner: pid {learner.pid}", flush=True)
-        for actor in actors:
-            actor.start()
-            print(f"{actor.name}: pid {actor.pid}", flush=True)
+        # Started together, named once they run: a Ray actor takes seconds to start.
+        for role in (learner, *actors):
+            role.start()
+        for role in (learner, *actors):
+            print(f"{role.name}: {role.describe()}", flush=True)
         return _supervise(server, learner, actors, lambda: stopping)
     finally:
         # Actors first (nothing they hold needs saving), then the learner, which saves
@@ -167,17 +210,17 @@ def _launch(config, address: str, base: list[str], lock_fd: int, connect_timeout
 
 
 def _wait_for_own_server(
-    server: _Child, address: str, timeout: float, stopping: Callable[[], bool]
+    server: Role, address: str, timeout: float, stopping: Callable[[], bool]
 ) -> bool:
     """Wait until the server this launcher started answers; False on a stop request. One
     line if it stops first or stays silent (not `wait_for_server`'s "start it with --role
     replay": it was started, here)."""
     deadline = time.monotonic() + timeout
     while not stopping():
-        code = server.process.poll()
+        code = server.poll()
         if code is not None:
             raise RecipeError(
-                f"the replay server this command started stopped ({describe_exit(code)}) "
+                f"the replay server this command started stopped ({server.exit_reason(code)}) "
                 "before it answered"
             )
         try:
@@ -186,53 +229,52 @@ def _wait_for_own_server(
         except RecipeError:
             if time.monotonic() > deadline:
                 raise RecipeError(
-                    f"the replay server this command started (pid {server.pid}) did not answer "
+                    f"the replay server this command started ({server.describe()}) did not answer "
                     f"at {address} within {timeout:g} s (--connect-timeout)"
                 ) from None
     return False
 
 
-def _supervise(server: _Child, learner: _Child, actors: list[_Child], stopping) -> int:
+def _supervise(server: Role, learner: Role, actors: list[Role], stopping) -> int:
     forwarded = False
     while True:
         if stopping() and not forwarded:
             # The learner saves a checkpoint (the table's copy included) and exits 130.
-            learner.process.send_signal(signal.SIGINT)
+            learner.signal(signal.SIGINT)
             forwarded = True
-        code = learner.process.poll()
+        code = learner.poll()
         if code is not None:
             if code < 0:
                 print(
-                    f"error: the learner stopped ({describe_exit(code)}); its last "
+                    f"error: the learner stopped ({learner.exit_reason(code)}); its last "
                     "checkpoint is kept: run the same command to resume",
                     file=sys.stderr,
                 )
                 return 1
             return code
-        code = server.process.poll()
+        code = server.poll()
         # Exit 0: the server saw the learner's final summary and stopped by itself.
         if code is not None and code != 0:
             print(
-                f"error: the replay server stopped ({describe_exit(code)}); the learner "
+                f"error: the replay server stopped ({server.exit_reason(code)}); the learner "
                 "saves what it can: run the same command to resume",
                 file=sys.stderr,
             )
             stop_all([learner], signal.SIGINT)
             return 1
         for actor in actors:
-            code = actor.process.poll()
+            code = actor.poll()
             if code is None or code == 0 or forwarded:
                 continue
             if actor.restarts >= MAX_ACTOR_RESTARTS:
                 print(
                     f"error: {actor.name} stopped {actor.restarts + 1} times (last: "
-                    f"{describe_exit(code)}); stopping the run",
+                    f"{actor.exit_reason(code)}); stopping the run",
                     file=sys.stderr,
                 )
                 stop_all([learner], signal.SIGINT)
                 return 1
-            actor.restarts += 1
-            print(f"{actor.name} stopped ({describe_exit(code)}); restarting it", flush=True)
-            actor.start()
-            print(f"{actor.name}: pid {actor.pid}", flush=True)
+            print(f"{actor.name} stopped ({actor.exit_reason(code)}); restarting it", flush=True)
+            actor.restart()
+            print(f"{actor.name}: {actor.describe()}", flush=True)
         time.sleep(0.2)

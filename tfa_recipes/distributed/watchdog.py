@@ -21,7 +21,9 @@ transactions, tested against kill -9 at any moment): the same command resumes.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import sys
 import threading
 import time
@@ -31,6 +33,16 @@ from typing import Any
 LAUNCHER_PID_ENV = "TFA_LAUNCHER_PID"
 # The exit code of a role the watchdog ended.
 EXIT_ORPHANED = 1
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a role's process before exec (`preexec_fn`): the kernel sends it SIGTERM if the
+    process that started it (a launcher, a Ray worker) dies, however it dies (SIGKILL
+    included). The watchdog is for a role blocked where SIGTERM's handler cannot run."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Watchdog(threading.Thread):

@@ -20,6 +20,10 @@ from tfa_recipes.run.directory import LOCK_NAME, RunDir
 # launcher) finds the lock's descriptor number here and shares the lock instead of
 # waiting for it.
 INHERITED_LOCK_ENV = "TFA_RUN_LOCK_FD"
+# A process started for the holder but not by it (the learner a Ray worker starts for the
+# Ray launcher, maybe on another machine that mounts the run) cannot inherit the
+# descriptor: it finds the holder's PID here and goes on while that PID holds the lock.
+HOLDER_PID_ENV = "TFA_RUN_LOCK_HOLDER"
 
 
 class RunLock:
@@ -59,6 +63,10 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            if owner == os.environ.get(HOLDER_PID_ENV):
+                # Shared with its holder: released when the holder ends, not here.
+                self.fd = fd
+                return self
             os.close(fd)
             raise RecipeError(f"{self._run.path} is in use by process {owner}") from None
         os.ftruncate(fd, 0)
