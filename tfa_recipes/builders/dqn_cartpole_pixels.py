@@ -151,8 +151,17 @@ def make_replay_memory(
 
 def make_dataset(config: Config, memory) -> tf.data.Dataset:
     """`memory.sample(BATCH_SIZE)`: sampled when trained on; pairs of adjacent steps make
-    the (state, action, next_state, reward) transitions."""
-    return memory.as_dataset(sample_batch_size=config.batch_size, num_steps=2)
+    the (state, action, next_state, reward) transitions.
+
+    Without tf.data's injected prefetch (on by default): it drew the next batch in the
+    background as soon as a train step took one, before the environment step that follows
+    was pushed, and when it drew depended on thread timing, so two runs of a seed on a
+    loaded machine parted (`tests/test_regression_dqn_cartpole_pixels.py`)."""
+    options = tf.data.Options()
+    options.experimental_optimization.inject_prefetch = False
+    return memory.as_dataset(sample_batch_size=config.batch_size, num_steps=2).with_options(
+        options
+    )
 
 
 def make_drivers(env, collect_policy, observers) -> tuple[py_driver.PyDriver, py_driver.PyDriver]:
